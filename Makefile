@@ -1,0 +1,86 @@
+# Billomat Autopilot — the two README commands are `make run` and `make test`.
+# Everything the project needs is installed by these targets on a fresh machine.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+TOOLS  := .tools
+PY     := $(VENV)/bin/python
+SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
+
+# The Lambda runtime is python3.13: find a real 3.13 interpreter (pyenv's 3.13.x first).
+PYTHON313 ?= $(shell for p in "$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13" \
+	$$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) \
+	"$$(command -v python3.13 2>/dev/null)"; do \
+	[ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
+	&& { echo "$$p"; break; }; done)
+# SAM CLI gets its own venv on any python3 >= 3.9 (it pins older boto3/pydantic than the app).
+TOOLS_PYTHON ?= python3
+# `sam build` looks for python3.13 on PATH; pyenv shims resolve it only when enabled.
+SAM_PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -1):$(shell pyenv version-name 2>/dev/null)
+
+.PHONY: help venv tools test lint format typecheck pytest template build serve run bench clean
+
+help:
+	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
+	@echo "make test   - ruff, mypy, pytest, cfn-lint and sam validate --lint"
+	@echo "make serve  - local mode only (PORT, BILLOMAT_BASE_URL, ... see README)"
+	@echo "make build  - sam build (python3.13, arm64)"
+	@echo "make bench  - measurements in bench/"
+
+$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+	@if [ -z "$(PYTHON313)" ]; then \
+	  echo "error: Python 3.13 not found. The Lambda runtime is python3.13; install it (e.g. 'pyenv install 3.13.0')" >&2; \
+	  echo "       or pass PYTHON313=/path/to/python3.13." >&2; exit 1; fi
+	@echo "creating $(VENV) with $(PYTHON313)"
+	@[ -x $(PY) ] || $(PYTHON313) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt
+	@echo "creating $(TOOLS) (SAM CLI, cfn-lint)"
+	@[ -x $(TOOLS)/bin/python ] || $(TOOLS_PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+test: lint typecheck pytest template
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/shared/autopilot
+	$(VENV)/bin/mypy local functions/*/*
+
+pytest: venv
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
+
+template: tools
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+build: tools
+	PYENV_VERSION=$(SAM_PYENV_VERSION) $(SAM) build
+
+serve: venv
+	$(PY) -m local.server
+
+run: venv
+	$(PY) -m local.run
+
+bench: venv
+	$(PY) bench/coldstart.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

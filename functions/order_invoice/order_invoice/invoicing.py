@@ -1,0 +1,288 @@
+"""A shop order becomes exactly one Billomat invoice: created, completed, e-mailed, paid.
+
+Every step is checkpointed in the workflow table (`order#<reference>` / `invoice`) before
+and after it talks to Billomat, so a redelivered message, a retried batch or a Lambda that
+died between two steps continues where the last attempt stopped:
+
+- create: a "create started" mark is written first; a later attempt that finds the mark
+  without an invoice id looks the invoice up by our reference (``customfield``) before
+  creating, so a create whose response was lost cannot bill twice;
+- total check: the created invoice's ``total_gross`` must equal the order total to the cent,
+  otherwise the invoice stays a draft, is not sent, and accounting is told;
+- complete: a retry-safe action;
+- e-mail: marked "sending" before the request; if an attempt dies with the outcome unknown
+  (Billomat may have sent it), the e-mail is not sent again — accounting is asked to check,
+  because a second e-mail to a customer is worse than a missing one;
+- payment (paid orders): marked before booking; an uncertain booking is looked up among the
+  invoice's payments (our reference in the comment) before booking again.
+
+A Billomat error that certainly changed nothing (rate limit, connection refused) clears the
+step's mark, so the retry simply does the step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from autopilot.billomat import (
+    BillomatClient,
+    BillomatError,
+    BillomatRateLimitedError,
+    BillomatUnavailableError,
+    ClientDraft,
+    InvoiceDraft,
+    InvoiceItemDraft,
+    NetGross,
+)
+from autopilot.client_matching import Buyer, find_or_create_client
+from autopilot.notifications import AccountingNotifier
+from autopilot.settings import OrderInvoiceSettings
+from autopilot.shop_orders import ShopOrder
+from autopilot.workflow_state import WorkflowStore
+
+from .pricing import PricedInvoice, invoice_positions
+
+log = logging.getLogger("autopilot.order_invoice")
+
+CHECKPOINT_SORT_KEY = "invoice"
+SHOP_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What the workflow did for one order (small: it is the idempotency record's result)."""
+
+    reference: str
+    status: str
+    """invoiced | invoiced_and_paid | held_for_review"""
+    invoice_id: int | None = None
+    invoice_number: str | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def certainly_not_executed(error: BillomatError) -> bool:
+    """True when Billomat cannot have carried out the request that failed."""
+    if isinstance(error, BillomatRateLimitedError):
+        return True
+    return isinstance(error, BillomatUnavailableError) and not error.may_have_committed
+
+
+def buyer_of(order: ShopOrder) -> Buyer:
+    """The order's buyer with the Billomat client to create if they are new."""
+    customer = order.customer
+    person = " ".join(p for p in (customer.first_name, customer.last_name) if p) or None
+    street = ", ".join(p for p in (customer.street, customer.street2) if p) or None
+    draft = ClientDraft(
+        name=customer.company or person or customer.email or f"{order.source} customer",
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        street=street,
+        zip=customer.zip,
+        city=customer.city,
+        country_code=customer.country_code,
+        email=customer.email,
+        phone=customer.phone,
+        vat_number=customer.vat_id,
+        customfield=order.customer_reference,
+    )
+    return Buyer(reference=order.customer_reference, email=customer.email, draft=draft)
+
+
+def invoice_label(order: ShopOrder) -> str:
+    """The label printed on the invoice: which shop order it bills."""
+    return f"{SHOP_NAMES.get(order.source, order.source)}-Bestellung {order.order_number}"
+
+
+def invoice_draft(
+    order: ShopOrder, client_id: int, priced: PricedInvoice, template_id: int | None
+) -> InvoiceDraft:
+    """The Billomat invoice for ``order`` (DRAFT, with our reference in ``customfield``)."""
+    return InvoiceDraft(
+        client_id=client_id,
+        date=order.ordered_on,
+        supply_date=order.ordered_on,
+        label=invoice_label(order),
+        currency_code=order.currency,
+        net_gross=NetGross(priced.net_gross),
+        template_id=template_id,
+        customfield=order.reference,
+        items=[
+            InvoiceItemDraft(
+                title=position.title,
+                quantity=position.quantity,
+                unit_price=position.unit_price,
+                tax_rate=position.tax_rate,
+                description=f"Artikel-Nr. {position.sku}" if position.sku else None,
+            )
+            for position in priced.positions
+        ],
+    )
+
+
+class OrderInvoicing:
+    """Runs the steps for one order against Billomat, the workflow table and SNS."""
+
+    def __init__(
+        self,
+        billomat: BillomatClient,
+        store: WorkflowStore,
+        notifier: AccountingNotifier,
+        settings: OrderInvoiceSettings,
+    ) -> None:
+        self.billomat = billomat
+        self.store = store
+        self.notifier = notifier
+        self.settings = settings
+
+    def _save(self, order: ShopOrder, **changes: Any) -> dict[str, Any]:
+        return self.store.update(f"order#{order.reference}", CHECKPOINT_SORT_KEY, changes)
+
+    def run(self, order: ShopOrder) -> OrderOutcome:
+        """Bring ``order`` to its end state (idempotent: safe to call again at any point)."""
+        state = self.store.get(f"order#{order.reference}", CHECKPOINT_SORT_KEY) or {}
+        if state.get("review"):
+            return self._outcome(order, state, "held_for_review", state["review"])
+
+        if state.get("client_id") is None:
+            client_id = find_or_create_client(
+                self.billomat, self.store, buyer_of(order), owner=order.reference
+            )
+            state = self._save(order, client_id=client_id)
+
+        if state.get("invoice_id") is None:
+            state = self._create_invoice(order, state)
+            if state.get("review"):
+                return self._outcome(order, state, "held_for_review", state["review"])
+
+        invoice_id = int(state["invoice_id"])
+        if not state.get("completed"):
+            self.billomat.complete_invoice(invoice_id, self.settings.invoice_template_id)
+            state = self._save(order, completed=True)
+
+        if state.get("email") in (None, "sending"):
+            state = self._email_invoice(order, state, invoice_id)
+
+        if order.is_paid and state.get("payment_id") is None:
+            state = self._book_payment(order, state, invoice_id)
+
+        status = "invoiced_and_paid" if state.get("payment_id") is not None else "invoiced"
+        return self._outcome(order, state, status)
+
+    # -- steps -------------------------------------------------------------------------------
+    def _create_invoice(self, order: ShopOrder, state: dict[str, Any]) -> dict[str, Any]:
+        invoice = None
+        if state.get("create_started"):
+            found = self.billomat.find_invoices_by_customfield(order.reference)
+            invoice = found[0] if found else None
+            if invoice is not None:
+                log.info("found invoice %s created by an earlier attempt", invoice.id)
+        priced = invoice_positions(order)
+        if invoice is None:
+            state = self._save(order, create_started=int(time.time()))
+            draft = invoice_draft(
+                order, int(state["client_id"]), priced, self.settings.invoice_template_id
+            )
+            try:
+                invoice = self.billomat.create_invoice(draft)
+            except BillomatError as error:
+                if certainly_not_executed(error):
+                    self._save(order, create_started=None)
+                raise
+        state = self._save(order, invoice_id=invoice.id, total_gross=invoice.total_gross)
+        if invoice.total_gross != order.total:
+            reason = (
+                f"Billomat total {invoice.total_gross} {order.currency} differs from the order "
+                f"total {order.total} {order.currency}; the invoice was left as a draft"
+            )
+            log.error("total mismatch for %s: %s", order.reference, reason)
+            self.notifier.notify(
+                f"Rechnung nicht versendet: {invoice_label(order)}",
+                [
+                    f"Die Rechnung (Entwurf, Billomat-ID {invoice.id}) für {invoice_label(order)} "
+                    "wurde nicht abgeschlossen und nicht versendet:",
+                    reason,
+                    "Bitte den Entwurf in Billomat prüfen.",
+                ],
+                {"order": order.reference, "expected": str(priced.expected_total_gross)},
+            )
+            state = self._save(order, review="total_mismatch")
+        return state
+
+    def _email_invoice(
+        self, order: ShopOrder, state: dict[str, Any], invoice_id: int
+    ) -> dict[str, Any]:
+        recipient = order.customer.email
+        if state.get("email") == "sending":
+            # An earlier attempt died while sending: it may have gone out. Do not send twice.
+            self.notifier.notify(
+                f"Bitte prüfen: Rechnungs-E-Mail zu {invoice_label(order)}",
+                [
+                    f"Beim Versand der Rechnung (Billomat-ID {invoice_id}) an {recipient} ist "
+                    "der Versuch abgebrochen; ob die E-Mail rausging, ist unbekannt.",
+                    "Sie wurde nicht erneut gesendet. Bitte in Billomat prüfen.",
+                ],
+            )
+            return self._save(order, email="unknown")
+        if not recipient:
+            self.notifier.notify(
+                f"Rechnung ohne E-Mail-Adresse: {invoice_label(order)}",
+                [
+                    "Die Bestellung hat keine E-Mail-Adresse; "
+                    f"Rechnung {invoice_id} bitte selbst senden."
+                ],
+            )
+            return self._save(order, email="no_recipient")
+        self._save(order, email="sending")
+        try:
+            self.billomat.email_invoice(
+                invoice_id,
+                to=[recipient],
+                cc=[self.settings.accounting_cc] if self.settings.accounting_cc else None,
+                subject=self.settings.email_subject.replace("{order_number}", order.order_number),
+                body=self.settings.email_body.replace("{order_number}", order.order_number),
+            )
+        except BillomatError as error:
+            if certainly_not_executed(error):
+                self._save(order, email=None)
+            raise
+        return self._save(order, email="sent")
+
+    def _book_payment(
+        self, order: ShopOrder, state: dict[str, Any], invoice_id: int
+    ) -> dict[str, Any]:
+        comment = f"{invoice_label(order)} ({order.reference})"
+        if state.get("payment_started"):
+            for payment in self.billomat.iter_invoice_payments(invoice_id=invoice_id):
+                if payment.comment == comment:
+                    return self._save(order, payment_id=payment.id)
+        self._save(order, payment_started=int(time.time()))
+        try:
+            payment = self.billomat.book_payment(
+                invoice_id=invoice_id,
+                amount=order.total,
+                date=order.paid_on or order.ordered_on,
+                type=order.payment_type,
+                comment=comment,
+            )
+        except BillomatError as error:
+            if certainly_not_executed(error):
+                self._save(order, payment_started=None)
+            raise
+        return self._save(order, payment_id=payment.id)
+
+    def _outcome(
+        self, order: ShopOrder, state: dict[str, Any], status: str, note: str | None = None
+    ) -> OrderOutcome:
+        invoice_id = state.get("invoice_id")
+        return OrderOutcome(
+            reference=order.reference,
+            status=status,
+            invoice_id=int(invoice_id) if invoice_id is not None else None,
+            note=note,
+        )

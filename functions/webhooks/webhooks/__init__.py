@@ -1,0 +1,1 @@
+"""The internet-facing webhook intake: verify, validate, enqueue."""

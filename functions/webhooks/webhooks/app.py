@@ -1,0 +1,120 @@
+"""Webhook intake Lambda: every route of architecture.md §3.
+
+The intake only verifies the signature on the raw body, validates the payload and
+enqueues it for a worker; it never holds the Billomat key. Routes whose workflow has not
+been built yet answer 501 with a JSON error naming the workflow, never a fake success.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from .deliveries import RequestRejected, raw_body
+from .shop_order_routes import is_woocommerce_ping, shopify_order, woocommerce_order
+
+logger = Logger(service="webhooks")
+app = APIGatewayHttpResolver()
+
+# route -> the workflow that will consume its events (its worker has not landed yet)
+PENDING_ROUTES: dict[str, str] = {
+    "/webhooks/shopify/products": "article_sync",
+    "/webhooks/woocommerce/products": "article_sync",
+    "/webhooks/hubspot/deals": "deal_invoice",
+    "/webhooks/bank/transactions": "bank_payment",
+    "/webhooks/qonto/transactions": "bank_payment",
+}
+
+
+def json_response(status_code: int, payload: dict[str, Any]) -> Response[str]:
+    """A JSON response with the given status."""
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(payload),
+    )
+
+
+def _delivery(handle: Callable[[dict[str, str], bytes], dict[str, Any]]) -> Response[str]:
+    """Run a route's handling on the raw body; map rejections to JSON errors."""
+    event = app.current_event
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    try:
+        body = raw_body(event.body, bool(event.is_base64_encoded))
+        result = handle(headers, body)
+    except RequestRejected as rejected:
+        logger.warning(
+            "webhook rejected",
+            extra={
+                "path": event.path,
+                "status": rejected.status_code,
+                "error": rejected.payload["error"],
+                "reason": rejected.payload["message"],
+            },
+        )
+        return json_response(rejected.status_code, rejected.payload)
+    logger.info("webhook accepted", extra={"path": event.path, **result})
+    return json_response(200, result)
+
+
+@app.post("/webhooks/shopify/orders")
+def shopify_orders() -> Response[str]:
+    """Shopify `orders/create` and `orders/paid`."""
+    return _delivery(shopify_order)
+
+
+@app.post("/webhooks/woocommerce/orders")
+def woocommerce_orders() -> Response[str]:
+    """WooCommerce `order.created` / `order.updated`; the unsigned ping gets exactly 200."""
+    event = app.current_event
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    try:
+        body = raw_body(event.body, bool(event.is_base64_encoded))
+    except RequestRejected as rejected:
+        return json_response(rejected.status_code, rejected.payload)
+    if is_woocommerce_ping(headers, body):
+        logger.info("woocommerce ping acknowledged")
+        return json_response(200, {"status": "ok"})
+    return _delivery(woocommerce_order)
+
+
+def workflow_not_built(workflow: str) -> Response[str]:
+    """501 for a route whose worker has not landed yet."""
+    logger.warning("route not built yet", extra={"workflow": workflow})
+    return json_response(
+        501,
+        {
+            "error": "not_implemented",
+            "workflow": workflow,
+            "message": f"The {workflow} workflow is not built yet; nothing was stored or queued.",
+        },
+    )
+
+
+def _register_pending(path: str, workflow: str) -> None:
+    def pending_route() -> Response[str]:
+        return workflow_not_built(workflow)
+
+    pending_route.__name__ = f"pending_{workflow}_{path.rsplit('/', 2)[-2]}"
+    app.post(path)(pending_route)
+
+
+for _path, _workflow in PENDING_ROUTES.items():
+    _register_pending(_path, _workflow)
+
+
+@app.not_found
+def unknown_route(_exc: Exception) -> Response[str]:
+    """404 in JSON for anything outside the contract."""
+    return json_response(404, {"error": "not_found", "message": "No such webhook route."})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Entry point for API Gateway HTTP API (payload format 2.0)."""
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Billomat Autopilot shared layer: the Billomat client and what every function shares."""

@@ -1,0 +1,309 @@
+"""One HTTP conversation with a Billomat account: auth headers, quota, retries, error mapping.
+
+Retry rules: 5xx answers, timeouts and connection failures are retried with exponential backoff
+and full jitter, but only for requests the caller marks ``retry_safe`` (reads and PUTs). A POST is
+never sent twice: if it may have reached Billomat, the error says ``may_have_committed``. A 429
+is retried for every method (Billomat executed nothing) once the quota window resets, provided
+the wait fits the caller's time budget. All waiting goes through the injected ``sleep``/``now``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import httpx
+
+from autopilot.billomat.envelope import decimal_text, decode_json, error_messages
+from autopilot.billomat.errors import (
+    BillomatAuthError,
+    BillomatError,
+    BillomatForbiddenError,
+    BillomatNotFoundError,
+    BillomatRateLimitedError,
+    BillomatResponseError,
+    BillomatUnavailableError,
+    BillomatValidationError,
+)
+from autopilot.billomat.rate_limit import RateLimitState, retry_after_429
+
+logger = logging.getLogger("autopilot.billomat")
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+MAX_RATE_LIMIT_WAITS = 3
+"""Waits for a quota reset within one call; more means the quota is shared with someone busy."""
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 8.0
+ERROR_SNIPPET_CHARS = 200
+
+# Failures after which a request may or may not have reached Billomat; retried when retry-safe.
+_TRANSIENT_FAILURES = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Failures that happen before a single byte of the request left this machine.
+_NOT_SENT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class BillomatConnection:
+    """Sends requests to one Billomat account and turns failures into ``BillomatError``s."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        app_id: str | None = None,
+        app_secret: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        time_budget: Callable[[], float] | None = None,
+        max_wait: float = 60.0,
+    ) -> None:
+        if not api_key:
+            raise ValueError("a Billomat API key is required")
+        if (app_id is None) != (app_secret is None):
+            raise ValueError("a registered Billomat app needs both app id and app secret")
+        self.base_url = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
+        self.max_retries = max_retries
+        self.time_budget = time_budget
+        self.max_wait = max_wait
+        self.rate_limit = RateLimitState()
+        self.request_count = 0
+        self._sleep = sleep
+        self._now = now
+        self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._secrets = tuple(secret for secret in (api_key, app_secret) if secret)
+        headers = {
+            "X-BillomatApiKey": api_key,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        if app_id is not None and app_secret is not None:
+            headers["X-AppId"] = app_id
+            headers["X-AppSecret"] = app_secret
+        self._http = httpx.Client(
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"BillomatConnection(base_url={str(self.base_url)!r})"
+
+    def close(self) -> None:
+        """Release the pooled HTTP connections."""
+        self._http.close()
+
+    def allowed_wait(self) -> float:
+        """Seconds this call may still spend waiting (time budget, else ``max_wait``)."""
+        budget = self.time_budget() if self.time_budget is not None else self.max_wait
+        return max(0.0, budget)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        retry_safe: bool,
+    ) -> httpx.Response:
+        """Send one request (plus the retries the rules allow); return a 2xx response or raise."""
+        url = self.base_url.join(path.lstrip("/"))
+        content = _encode_json(body) if body is not None else None
+        failures = 0
+        rate_limit_waits = 0
+        while True:
+            self._wait_for_quota(method, url.path)
+            started = time.perf_counter()
+            try:
+                response = self._http.request(method, url, params=params, content=content)
+            except _TRANSIENT_FAILURES as exc:
+                sent = not isinstance(exc, _NOT_SENT_FAILURES)
+                self.request_count += int(sent)
+                logger.info(
+                    "Billomat %s %s failed: %s",
+                    method,
+                    url.path,
+                    type(exc).__name__,
+                    extra={"billomat_method": method, "billomat_path": url.path},
+                )
+                if retry_safe and failures < self.max_retries and self._back_off(failures):
+                    failures += 1
+                    continue
+                error = BillomatUnavailableError(
+                    f"Billomat could not be reached ({type(exc).__name__})",
+                    may_have_committed=sent and method not in READ_METHODS,
+                    method=method,
+                    path=url.path,
+                )
+                error.attempts = failures + 1
+                raise error from exc
+            except httpx.HTTPError as exc:
+                raise BillomatError(
+                    f"Billomat request could not be made ({type(exc).__name__})",
+                    method=method,
+                    path=url.path,
+                ) from exc
+            self.request_count += 1
+            self.rate_limit.update(response.headers)
+            self._log_exchange(response, started)
+            status = response.status_code
+            if 200 <= status < 300:
+                return response
+            messages = self._messages(response)
+            if status == 429:
+                wait = retry_after_429(self.rate_limit, messages, self._now())
+                if rate_limit_waits < MAX_RATE_LIMIT_WAITS and wait <= self.allowed_wait():
+                    self._wait_for_reset(wait, method, url.path)
+                    rate_limit_waits += 1
+                    continue
+                self._raise(
+                    BillomatRateLimitedError(
+                        "Billomat request quota used up; retry after the window resets",
+                        retry_after=wait,
+                        status_code=status,
+                        method=method,
+                        path=url.path,
+                        messages=messages,
+                    ),
+                    failures,
+                )
+            if status >= 500:
+                if retry_safe and failures < self.max_retries and self._back_off(failures):
+                    failures += 1
+                    continue
+                self._raise(
+                    BillomatUnavailableError(
+                        f"Billomat is unavailable (HTTP {status})",
+                        may_have_committed=method not in READ_METHODS,
+                        status_code=status,
+                        method=method,
+                        path=url.path,
+                        messages=messages,
+                    ),
+                    failures,
+                )
+            self._raise(_error_for_status(status, method, url.path, messages), failures)
+
+    def _wait_for_quota(self, method: str, path: str) -> None:
+        """Do not send into an exhausted window: wait for the reset if it fits, else refuse."""
+        wait = self.rate_limit.exhausted_for(self._now())
+        if wait is None:
+            return
+        if wait <= self.allowed_wait():
+            self._wait_for_reset(wait, method, path)
+            return
+        raise BillomatRateLimitedError(
+            "Billomat request quota used up; not sending before the window resets",
+            retry_after=wait,
+            method=method,
+            path=path,
+        )
+
+    def _wait_for_reset(self, wait: float, method: str, path: str) -> None:
+        logger.warning(
+            "Billomat quota used up; waiting %.1f s for the next window before %s %s",
+            wait,
+            method,
+            path,
+            extra={"billomat_wait_seconds": wait},
+        )
+        self._sleep(wait)
+        self.rate_limit.window_passed()
+
+    def _back_off(self, failures: int) -> bool:
+        """Sleep before retry ``failures + 1``; False when the sleep would not fit the budget."""
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**failures)
+        delay = self._jitter.uniform(0.0, ceiling)
+        if delay > self.allowed_wait():
+            return False
+        logger.info("Retrying Billomat request in %.2f s (retry %d)", delay, failures + 1)
+        self._sleep(delay)
+        return True
+
+    def _raise(self, error: BillomatError, failures: int) -> NoReturn:
+        error.attempts = failures + 1
+        raise error
+
+    def _messages(self, response: httpx.Response) -> list[str]:
+        """Billomat's error messages, or a readable snippet of a non-JSON (e.g. HTML) body."""
+        try:
+            messages = error_messages(decode_json(response.content))
+        except ValueError:
+            text = response.content.decode("utf-8", errors="replace")
+            text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+            messages = [text[:ERROR_SNIPPET_CHARS]] if text else []
+        return [self._redact(message) for message in messages]
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _log_exchange(self, response: httpx.Response, started: float) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        request = response.request
+        logger.debug(
+            "Billomat %s %s -> %d in %.0f ms (quota left: %s)",
+            request.method,
+            request.url.path,
+            response.status_code,
+            elapsed_ms,
+            self.rate_limit.remaining,
+            extra={
+                "billomat_method": request.method,
+                "billomat_path": request.url.path,
+                "billomat_status": response.status_code,
+                "billomat_elapsed_ms": round(elapsed_ms),
+                "billomat_rate_limit_remaining": self.rate_limit.remaining,
+            },
+        )
+
+
+def _error_for_status(status: int, method: str, path: str, messages: list[str]) -> BillomatError:
+    detail = "; ".join(messages)
+    where: dict[str, Any] = {
+        "status_code": status,
+        "method": method,
+        "path": path,
+        "messages": messages,
+    }
+    if status == 400:
+        return BillomatValidationError(f"Billomat refused the request: {detail}", **where)
+    if status == 401:
+        return BillomatAuthError(
+            "Billomat rejected the credentials: check the Billomat API key"
+            " and, for a registered app, the app id and app secret",
+            **where,
+        )
+    if status == 403:
+        return BillomatForbiddenError(
+            "The Billomat user of this API key may not do this" + (f": {detail}" if detail else ""),
+            **where,
+        )
+    if status == 404:
+        return BillomatNotFoundError(
+            "Billomat does not know this record or path" + (f": {detail}" if detail else ""),
+            **where,
+        )
+    return BillomatResponseError(
+        f"Unexpected Billomat answer HTTP {status}" + (f": {detail}" if detail else ""), **where
+    )
+
+
+def _encode_json(body: Mapping[str, Any]) -> bytes:
+    def fallback(value: object) -> str:
+        if isinstance(value, Decimal):
+            return decimal_text(value)
+        raise TypeError(f"cannot send {type(value).__name__} to Billomat")
+
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=fallback).encode()

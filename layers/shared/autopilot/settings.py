@@ -1,0 +1,107 @@
+"""Typed settings, parsed once from the environment.
+
+Every function reads its configuration through one of these models, so a missing or
+malformed variable fails at the first use with a message naming the variable instead of
+deep inside a request. The variable names are the contract of architecture.md §3 and
+template.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment does not hold a usable configuration."""
+
+
+class InvoiceTrigger(StrEnum):
+    """When a shop order becomes an invoice."""
+
+    PAID = "paid"
+    CREATED = "created"
+
+
+class _EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Build from ``environ`` (default ``os.environ``); empty values count as unset."""
+        source = os.environ if environ is None else environ
+        values = {key: value for key, value in source.items() if value != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = ".".join(str(part) for part in error["loc"]) or cls.__name__
+                problems.append(f"{name}: {error['msg']}")
+            raise ConfigurationError(
+                f"{cls.__name__} is not configured: " + "; ".join(problems)
+            ) from None
+
+
+class BillomatSettings(_EnvModel):
+    """Where Billomat is and where its credentials are kept."""
+
+    billomat_id: str | None = Field(default=None, alias="BILLOMAT_ID", pattern=r"^[a-z0-9-]+$")
+    base_url_override: str | None = Field(default=None, alias="BILLOMAT_BASE_URL")
+    secret_arn: str = Field(alias="BILLOMAT_SECRET_ARN")
+
+    @model_validator(mode="after")
+    def _needs_an_address(self) -> Self:
+        if not self.billomat_id and not self.base_url_override:
+            raise ValueError("set BILLOMAT_ID (your account subdomain) or BILLOMAT_BASE_URL")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ending in ``/api/``: the override wins over the account id."""
+        if self.base_url_override:
+            return self.base_url_override.rstrip("/") + "/"
+        return f"https://{self.billomat_id}.billomat.net/api/"
+
+
+class IntakeSettings(_EnvModel):
+    """What the internet-facing webhook intake needs (never the Billomat key)."""
+
+    webhook_secrets_arn: str = Field(alias="WEBHOOK_SECRETS_ARN")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+    deals_queue_url: str = Field(alias="DEALS_QUEUE_URL")
+    bank_queue_url: str = Field(alias="BANK_QUEUE_URL")
+    products_queue_url: str = Field(alias="PRODUCTS_QUEUE_URL")
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+    invoice_trigger: InvoiceTrigger = Field(default=InvoiceTrigger.PAID, alias="INVOICE_TRIGGER")
+
+
+DEFAULT_INVOICE_EMAIL_SUBJECT = (
+    "Ihre Rechnung [Invoice.invoice_number] zur Bestellung {order_number}"
+)
+DEFAULT_INVOICE_EMAIL_BODY = (
+    "Guten Tag,\n\n"
+    "vielen Dank für Ihre Bestellung {order_number}. Im Anhang finden Sie Ihre Rechnung "
+    "[Invoice.invoice_number].\n\n"
+    "Mit freundlichen Grüßen"
+)
+
+
+class OrderInvoiceSettings(_EnvModel):
+    """What the order_invoice worker needs besides Billomat itself."""
+
+    workflow_table: str = Field(alias="WORKFLOW_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    notifications_topic_arn: str = Field(alias="NOTIFICATIONS_TOPIC_ARN")
+    orders_queue_url: str = Field(alias="ORDERS_QUEUE_URL")
+    email_subject: str = Field(default=DEFAULT_INVOICE_EMAIL_SUBJECT, alias="INVOICE_EMAIL_SUBJECT")
+    """Billomat placeholders like ``[Invoice.invoice_number]`` work; ``{order_number}`` is ours."""
+    email_body: str = Field(default=DEFAULT_INVOICE_EMAIL_BODY, alias="INVOICE_EMAIL_BODY")
+    accounting_cc: str | None = Field(default=None, alias="ACCOUNTING_CC_EMAIL")
+    """Optional address that gets a copy of every invoice e-mail."""
+    invoice_template_id: int | None = Field(default=None, alias="INVOICE_TEMPLATE_ID")

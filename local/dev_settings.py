@@ -1,0 +1,53 @@
+"""Local-mode settings: the environment overrides of architecture.md §3 and their dev defaults.
+
+The defaults are documented fake values for the embedded sandboxes; they are not secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEV_WEBHOOK_SECRETS = {
+    "SHOPIFY_WEBHOOK_SECRET": "dev-shopify-webhook-secret",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "dev-woocommerce-webhook-secret",
+    "HUBSPOT_CLIENT_SECRET": "dev-hubspot-client-secret",
+    "BANK_WEBHOOK_SECRET": "dev-bank-webhook-secret",
+    "QONTO_WEBHOOK_SECRET": "dev-qonto-webhook-secret",
+}
+DEV_HUBSPOT_ACCESS_TOKEN = "dev-hubspot-access-token"
+DEFAULT_PORT = 3000
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """What `make serve` reads from the environment."""
+
+    port: int
+    billomat_base_url: str | None
+    billomat_api_key: str | None
+    hubspot_base_url: str | None
+    hubspot_access_token: str
+    webhook_secrets: Mapping[str, str]
+    public_base_url: str
+    invoice_trigger: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
+        env = os.environ if environ is None else environ
+        raw_port = env.get("PORT") or str(DEFAULT_PORT)
+        if not raw_port.isdigit() or not 0 <= int(raw_port) <= 65535:
+            raise SystemExit(f"PORT must be a port number, got {raw_port!r}")
+        port = int(raw_port)
+        secrets = {name: env.get(name) or default for name, default in DEV_WEBHOOK_SECRETS.items()}
+        return cls(
+            port=port,
+            billomat_base_url=env.get("BILLOMAT_BASE_URL") or None,
+            billomat_api_key=env.get("BILLOMAT_API_KEY") or None,
+            hubspot_base_url=env.get("HUBSPOT_BASE_URL") or None,
+            hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN") or DEV_HUBSPOT_ACCESS_TOKEN,
+            webhook_secrets=secrets,
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
+            invoice_trigger=env.get("INVOICE_TRIGGER") or "paid",
+        )

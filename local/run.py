@@ -1,0 +1,246 @@
+"""`make run`: start local mode on the embedded Billomat sandbox, replay events/, show the result.
+
+Steps: start `python -m local.server` on a free port and wait for its `ready` line; send
+every sample delivery in events/ (signed like the real source); wait until the queue
+worker has drained the queues; check the Billomat client against the sandbox; print what
+is in Billomat (clients, invoices with totals and status, payments, reminders, e-mails);
+stop the server with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from local.dev_settings import LocalSettings
+from local.sample_events import load_delivery, sample_files
+
+ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_SECONDS = 90
+DRAIN_TIMEOUT_SECONDS = 30
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def local_mode(port: int) -> Iterator[str]:
+    """Run `python -m local.server` until the block ends; yield its base URL."""
+    env = {**os.environ, "PORT": str(port)}
+    env.pop("BILLOMAT_BASE_URL", None)  # make run always uses the embedded sandbox
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.server"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    ready = threading.Event()
+    output: list[str] = []
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip())
+            if "ready" in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        if not ready.wait(READY_TIMEOUT_SECONDS) or process.poll() is not None:
+            tail = "\n".join(output[-30:])
+            raise SystemExit(f"local mode did not become ready:\n{tail}")
+        print(f"  {output[-1]}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        print(f"  local mode stopped (exit code {process.returncode})")
+
+
+def replay_events(http: httpx.Client, public_base_url: str) -> list[tuple[str, int]]:
+    """POST every sample delivery; print and return (name, status) per delivery."""
+    secrets = LocalSettings.from_env().webhook_secrets
+    results = []
+    for path in sample_files():
+        delivery = load_delivery(path, secrets, public_base_url)
+        response = http.post(delivery.route, content=delivery.body, headers=delivery.headers)
+        detail = response.text.strip().replace("\n", " ")
+        print(f"  {response.status_code}  {delivery.name:<50} {detail[:110]}")
+        results.append((delivery.name, response.status_code))
+    return results
+
+
+def wait_for_drained_queues(http: httpx.Client) -> dict[str, Any]:
+    """Poll /local/health until queues with a worker are empty; return the last health."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+    while True:
+        health: dict[str, Any] = http.get("/local/health").json()
+        busy = {
+            name: depth
+            for name, depth in health["queues"].items()
+            if name in health["queue_workers"] and (depth["visible"] or depth["in_flight"])
+        }
+        if not busy or time.monotonic() > deadline:
+            return health
+        time.sleep(0.2)
+
+
+def client_smoke_check(base_url: str) -> None:
+    """Drive the layer's Billomat client through one invoice life cycle on the sandbox."""
+    from autopilot.billomat import (
+        BillomatClient,
+        ClientDraft,
+        InvoiceDraft,
+        InvoiceItemDraft,
+        PaymentType,
+    )
+    from local.billomat_sandbox import DEV_API_KEY
+
+    with BillomatClient(base_url, DEV_API_KEY) as billomat:
+        customer = billomat.find_client_by_email("smoke-check@example.de")
+        if customer is None:
+            customer = billomat.create_client(
+                ClientDraft(
+                    name="Smoke Check GmbH",
+                    email="smoke-check@example.de",
+                    country_code="DE",
+                    customfield="local:smoke-check",
+                )
+            )
+        invoice = billomat.create_invoice(
+            InvoiceDraft(
+                client_id=customer.id,
+                label="local smoke check",
+                net_gross="GROSS",
+                items=[
+                    InvoiceItemDraft(
+                        title="Beratung",
+                        quantity=Decimal(2),
+                        unit_price=Decimal("59.50"),
+                        tax_rate=Decimal(19),
+                    ),
+                    InvoiceItemDraft(
+                        title="Fachbuch",
+                        quantity=Decimal(1),
+                        unit_price=Decimal("21.40"),
+                        tax_rate=Decimal(7),
+                    ),
+                ],
+            )
+        )
+        billomat.complete_invoice(invoice.id)
+        pdf = billomat.invoice_pdf(invoice.id)
+        billomat.email_invoice(invoice.id, to=["smoke-check@example.de"])
+        completed = billomat.get_invoice(invoice.id)
+        billomat.book_payment(
+            invoice_id=invoice.id,
+            amount=completed.open_amount,
+            date=datetime.now(BERLIN).date(),
+            type=PaymentType.BANK_TRANSFER,
+            comment="local smoke check",
+        )
+        paid = billomat.get_invoice(invoice.id)
+        print(
+            f"  client {customer.client_number} · invoice {paid.invoice_number} "
+            f"gross {paid.total_gross} EUR · PDF {len(pdf)} bytes · e-mailed · "
+            f"status {paid.status} "
+            f"· {billomat.request_count} Billomat requests"
+        )
+
+
+def print_billomat_summary(http: httpx.Client) -> None:
+    """What is in the embedded sandbox now."""
+    state = http.get("/local/billomat").json()
+    records: dict[str, list[dict[str, Any]]] = state["records"]
+    clients = {str(c["id"]): c for c in records.get("clients", [])}
+    print(f"  clients ({len(clients)}):")
+    for client in clients.values():
+        print(
+            f"    {client.get('client_number', '')!s:<8} {client.get('name') or ''!s:<28} "
+            f"{client.get('email') or ''}"
+        )
+    invoices = records.get("invoices", [])
+    print(f"  invoices ({len(invoices)}):")
+    for inv in invoices:
+        owner = clients.get(str(inv.get("client_id")), {}).get("name", "?")
+        print(
+            f"    {inv.get('invoice_number') or '(draft)'!s:<8} {owner!s:<28} "
+            f"gross {inv.get('total_gross')!s:>9} {inv.get('currency_code', '')} "
+            f"{inv.get('status')!s:<9} open {inv.get('open_amount')!s:>9}  {inv.get('label') or ''}"
+        )
+    payments = records.get("invoice-payments", [])
+    print(f"  payments ({len(payments)}):")
+    for pay in payments:
+        print(
+            f"    invoice {pay.get('invoice_id')!s:<6} {pay.get('amount')!s:>9} "
+            f"{pay.get('type')} {pay.get('date')}  {pay.get('comment') or ''}"
+        )
+    reminders = records.get("reminders", [])
+    print(f"  reminders ({len(reminders)}):")
+    for rem in reminders:
+        print(
+            f"    invoice {rem.get('invoice_id')!s:<6} level {rem.get('reminder_level')} "
+            f"{rem.get('status')}"
+        )
+    emails = state.get("emails", [])
+    print(f"  e-mails ({len(emails)}):")
+    for mail in emails:
+        print(
+            f"    {mail.get('document_type')} {mail.get('document_id')} to "
+            f"{', '.join(mail.get('to') or [])}  {mail.get('subject') or ''}"
+        )
+
+
+def main() -> int:
+    """The `make run` walk-through."""
+    port = free_port()
+    print("1. starting local mode (moto + embedded Billomat sandbox)")
+    with local_mode(port) as base, httpx.Client(base_url=base, timeout=30) as http:
+        health = http.get("/local/health").json()
+        print(f"   Billomat sandbox at {health['billomat_base_url']}")
+        print("2. replaying events/ (signed like the real senders)")
+        replay_events(http, health["public_base_url"])
+        print("3. waiting for the queue worker")
+        health = wait_for_drained_queues(http)
+        for name, depth in health["queues"].items():
+            if depth["visible"] or depth["in_flight"]:
+                print(f"   {name}: {depth['visible']} waiting, {depth['in_flight']} in flight")
+        workers = ", ".join(health["queue_workers"]) or "none built yet"
+        print(f"   queue workers: {workers}")
+        print("4. Billomat client against the sandbox (smoke check, no workflow involved)")
+        client_smoke_check(health["billomat_base_url"])
+        print("5. what is in Billomat now")
+        print_billomat_summary(http)
+        print("6. stopping")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""`make serve`: the contract of architecture.md §3, exercised over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[str]
+    base_url: str
+    output: list[str] = field(default_factory=list)
+
+
+def start_server(extra_env: dict[str, str] | None = None) -> RunningServer:
+    env = {**os.environ, "PORT": "0", **(extra_env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.server"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+    found: dict[str, str] = {}
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip())
+            match = re.search(r"ready: .* on (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                found["url"] = match.group(1)
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(60):
+        process.kill()
+        raise AssertionError("server never printed ready:\n" + "\n".join(output))
+    return RunningServer(process, found["url"], output)
+
+
+def stop_server(server: RunningServer) -> int:
+    server.process.send_signal(signal.SIGTERM)
+    return server.process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    running = start_server()
+    yield running
+    if running.process.poll() is None:
+        stop_server(running)
+
+
+@pytest.fixture
+def http(server: RunningServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        yield client
+
+
+def test_health_reports_the_embedded_sandbox_and_queues(http: httpx.Client) -> None:
+    health = http.get("/local/health").json()
+    assert health["status"] == "ok"
+    assert health["embedded_billomat_sandbox"] is True
+    assert health["billomat_base_url"].startswith("http://127.0.0.1:")
+    assert set(health["queues"]) >= {"orders", "deals", "bank", "products", "orders-dlq"}
+
+
+def test_embedded_sandbox_answers_billomat_api_calls(http: httpx.Client) -> None:
+    from local.billomat_sandbox import DEV_API_KEY
+
+    base = http.get("/local/health").json()["billomat_base_url"]
+    ok = httpx.get(
+        base + "taxes", headers={"X-BillomatApiKey": DEV_API_KEY, "Accept": "application/json"}
+    )
+    assert ok.status_code == 200
+    assert "X-Rate-Limit-Remaining" in ok.headers
+    denied = httpx.get(
+        base + "taxes", headers={"X-BillomatApiKey": "wrong", "Accept": "application/json"}
+    )
+    assert denied.status_code == 401
+
+
+def test_webhook_route_without_a_workflow_answers_501(http: httpx.Client) -> None:
+    response = http.post("/webhooks/hubspot/deals", json=[{"eventId": 1}])
+    assert response.status_code == 501
+    assert response.json()["workflow"] == "deal_invoice"
+
+
+def test_unknown_routes_are_json_404(http: httpx.Client) -> None:
+    assert http.post("/webhooks/nope").status_code == 404
+    assert http.get("/local/nothing").json()["error"] == "not_found"
+
+
+def test_schedules_validate_their_input(http: httpx.Client) -> None:
+    assert http.post("/local/schedules/payroll").status_code == 404
+    bad_now = http.post("/local/schedules/dunning", json={"now": "yesterday"})
+    assert bad_now.status_code == 400
+    not_json = http.post(
+        "/local/schedules/dunning", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400
+
+
+def test_unbuilt_schedules_and_import_answer_501(http: httpx.Client) -> None:
+    for name in ("dunning", "recurring", "reporting"):
+        response = http.post(f"/local/schedules/{name}", json={"now": "2026-12-01T09:00:00+01:00"})
+        assert response.status_code == 501, name
+        assert response.json()["workflow"] == name
+    assert http.post("/local/imports/camt053", content=b"<Document/>").status_code == 501
+
+
+def test_sigterm_stops_cleanly() -> None:
+    running = start_server()
+    started = time.monotonic()
+    assert stop_server(running) == 0
+    assert time.monotonic() - started < 10
+    assert any("stopped" in line for line in running.output)
+
+
+def test_external_billomat_base_url_replaces_the_sandbox() -> None:
+    running = start_server({"BILLOMAT_BASE_URL": "http://127.0.0.1:9/api/"})
+    try:
+        health = httpx.get(running.base_url + "/local/health", timeout=10).json()
+        assert health["billomat_base_url"] == "http://127.0.0.1:9/api/"
+        assert health["embedded_billomat_sandbox"] is False
+        assert httpx.get(running.base_url + "/local/billomat", timeout=10).status_code == 404
+    finally:
+        stop_server(running)

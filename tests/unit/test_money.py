@@ -1,0 +1,174 @@
+"""Money and tax arithmetic: exact decimals, half-up cents, percent rates, exact allocation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autopilot.money import (
+    CENT,
+    allocate,
+    gross_from_net,
+    net_from_gross,
+    normalize_rate,
+    parse_amount,
+    plain_decimal,
+    rate_from_fraction,
+    tax_on_net,
+    to_cents,
+)
+
+
+@pytest.mark.parametrize(
+    ("amount", "cents"),
+    [
+        ("2.675", "2.68"),
+        ("-2.675", "-2.68"),
+        ("0.005", "0.01"),
+        ("0.0049", "0.00"),
+        ("19", "19.00"),
+    ],
+)
+def test_amounts_round_half_up_to_cents(amount: str, cents: str) -> None:
+    assert str(to_cents(Decimal(amount))) == cents
+
+
+def test_shop_strings_and_json_numbers_become_exact_decimals() -> None:
+    assert parse_amount("59.50") == Decimal("59.50")
+    assert str(parse_amount(" 59.50 ")) == "59.50"
+    assert parse_amount(50) == Decimal(50)
+    assert parse_amount(Decimal("1.005")) == Decimal("1.005")
+    # JSON floats are read through their shortest text, not their binary value.
+    assert str(parse_amount(0.19)) == "0.19"
+    assert str(parse_amount(16.81)) == "16.81"
+    assert parse_amount("1e2") == Decimal(100)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "abc", "NaN", "nan", "Infinity", "-inf", "1,50", "1_000", "12.5 EUR", "--1"],
+)
+def test_non_numeric_amount_text_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="decimal number"):
+        parse_amount(value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), Decimal("NaN"), Decimal("-Inf")])
+def test_nan_and_infinity_are_refused(value: float | Decimal) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        parse_amount(value)
+
+
+@pytest.mark.parametrize("value", [True, None, [1], {"amount": 1}])
+def test_non_amount_types_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        parse_amount(value)  # type: ignore[arg-type]
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_parse_amount_round_trips_decimal_text(amount: Decimal) -> None:
+    parsed = parse_amount(str(amount))
+    assert parsed == amount
+    assert str(parsed) == str(amount)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_parse_amount_reads_floats_by_their_shortest_text(number: float) -> None:
+    assert parse_amount(number) == Decimal(repr(number))
+
+
+@pytest.mark.parametrize(
+    ("fraction", "percent"),
+    [(0.19, "19"), (0.07, "7"), ("0.055", "5.5"), (0.2, "20"), (0.1, "10"), (0, "0"), (0.21, "21")],
+)
+def test_shopify_fractions_become_percent_rates(fraction: float | str, percent: str) -> None:
+    rate = rate_from_fraction(fraction)
+    assert str(rate) == percent
+    assert rate == Decimal(percent)
+
+
+def test_rates_are_normalised_to_at_most_two_decimals() -> None:
+    assert str(normalize_rate("19.00")) == "19"
+    assert str(normalize_rate(19.0)) == "19"
+    assert str(normalize_rate("8.875")) == "8.88"
+    assert str(normalize_rate("5.50")) == "5.5"
+    assert str(rate_from_fraction("0.14975")) == "14.98"
+
+
+@pytest.mark.parametrize("rate", ["-1", "100.01", "1900"])
+def test_rates_outside_zero_to_hundred_percent_are_refused(rate: str) -> None:
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        normalize_rate(rate)
+
+
+def test_plain_decimal_never_uses_exponent_form() -> None:
+    assert str(plain_decimal(Decimal("20.00"))) == "20"
+    assert str(plain_decimal(Decimal("100"))) == "100"
+    assert str(plain_decimal(Decimal("0.00"))) == "0"
+    assert str(plain_decimal(Decimal("1.250"))) == "1.25"
+
+
+def test_net_and_gross_conversions_round_to_cents() -> None:
+    assert net_from_gross(Decimal("119.00"), Decimal(19)) == Decimal("100.00")
+    assert net_from_gross(Decimal("4.89"), Decimal(19)) == Decimal("4.11")
+    assert gross_from_net(Decimal("100"), Decimal(7)) == Decimal("107.00")
+    assert gross_from_net(Decimal("4.11"), Decimal(19)) == Decimal("4.89")
+    assert tax_on_net(Decimal("0.26"), Decimal(19)) == Decimal("0.05")
+
+
+def test_allocation_gives_left_over_cents_to_the_largest_remainders() -> None:
+    assert allocate(Decimal("10.00"), [Decimal(1)] * 3) == [
+        Decimal("3.34"),
+        Decimal("3.33"),
+        Decimal("3.33"),
+    ]
+    assert allocate(Decimal("1.00"), [Decimal(1), Decimal(2)]) == [Decimal("0.33"), Decimal("0.67")]
+    assert allocate(Decimal("-10.00"), [Decimal(1)] * 3) == [
+        Decimal("-3.34"),
+        Decimal("-3.33"),
+        Decimal("-3.33"),
+    ]
+
+
+def test_allocation_over_zero_weights_splits_evenly() -> None:
+    assert allocate(Decimal("0.05"), [Decimal(0), Decimal(0)]) == [Decimal("0.03"), Decimal("0.02")]
+
+
+@pytest.mark.parametrize(
+    ("total", "weights"),
+    [
+        (Decimal("1.005"), [Decimal(1)]),
+        (Decimal("1.00"), []),
+        (Decimal("1.00"), [Decimal(1), Decimal(-1)]),
+    ],
+)
+def test_allocation_refuses_fractional_cents_and_bad_weights(
+    total: Decimal, weights: list[Decimal]
+) -> None:
+    with pytest.raises(ValueError, match="allocat"):
+        allocate(total, weights)
+
+
+cents = st.integers(min_value=-10_000_000, max_value=10_000_000).map(lambda c: Decimal(c) * CENT)
+weights = st.lists(
+    st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False, allow_infinity=False),
+    min_size=1,
+    max_size=25,
+)
+
+
+@given(cents, weights)
+def test_allocation_sums_exactly_and_stays_within_a_cent_of_the_share(
+    total: Decimal, shares: list[Decimal]
+) -> None:
+    parts = allocate(total, shares)
+    assert sum(parts, Decimal(0)) == total
+    assert len(parts) == len(shares)
+    weight_sum = sum(shares, Decimal(0))
+    for part, weight in zip(parts, shares, strict=True):
+        assert to_cents(part) == part
+        if weight_sum:
+            assert abs(part - total * weight / weight_sum) < CENT

@@ -1,0 +1,440 @@
+"""template.yaml keeps the contract: routes, queues + DLQs + alarms, tables, least privilege."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.template_schema import (
+    dead_letter_queues,
+    http_routes,
+    load_template,
+    queue_env,
+    queue_names,
+    resources_of_type,
+    table_definition,
+    ttl_attribute,
+)
+
+# architecture.md section 3
+CONTRACT_ROUTES = {
+    ("POST", "/webhooks/shopify/orders"),
+    ("POST", "/webhooks/shopify/products"),
+    ("POST", "/webhooks/woocommerce/orders"),
+    ("POST", "/webhooks/woocommerce/products"),
+    ("POST", "/webhooks/hubspot/deals"),
+    ("POST", "/webhooks/bank/transactions"),
+    ("POST", "/webhooks/qonto/transactions"),
+}
+
+GLOBAL_ENV = {
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "IDEMPOTENCY_TABLE",
+    "WORKFLOW_TABLE",
+    "BILLOMAT_ID",
+    "BILLOMAT_BASE_URL",
+    "BILLOMAT_SECRET_ARN",
+    "HUBSPOT_SECRET_ARN",
+    "WEBHOOK_SECRETS_ARN",
+    "NOTIFICATIONS_TOPIC_ARN",
+    "FILES_BUCKET",
+    "ORDERS_QUEUE_URL",
+    "DEALS_QUEUE_URL",
+    "BANK_QUEUE_URL",
+    "PRODUCTS_QUEUE_URL",
+    "PUBLIC_BASE_URL",
+    "INVOICE_TRIGGER",
+}
+
+SECRET_KEYS = {
+    "BillomatApiSecret": {"api_key", "app_id", "app_secret"},
+    "WebhookSecretsSecret": {"shopify", "woocommerce", "hubspot_client_secret", "bank", "qonto"},
+    "HubSpotTokenSecret": {"access_token"},
+}
+
+PSEUDO = re.compile(r"^AWS::")
+SUB_VAR = re.compile(r"\$\{(?!!)([^}.]+)(?:\.[^}]+)?\}")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources_of_type(template, "AWS::Serverless::Function")
+
+
+def _walk_refs(node: Any) -> Iterator[str]:
+    """Every logical name referenced by Ref, Fn::GetAtt or Fn::Sub inside ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                yield value
+            elif key == "Fn::GetAtt":
+                yield value[0] if isinstance(value, list) else value.split(".")[0]
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                yield from (n for n in SUB_VAR.findall(text) if n not in variables)
+                yield from _walk_refs(variables)
+            else:
+                yield from _walk_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_refs(item)
+
+
+def _timeout(template: dict[str, Any], function: dict[str, Any]) -> int:
+    globals_timeout = template["Globals"]["Function"]["Timeout"]
+    return int(function["Properties"].get("Timeout", globals_timeout))
+
+
+# ------------------------------------------------------------------ HTTP API
+
+
+def test_http_api_routes_equal_the_contract(template: dict[str, Any]) -> None:
+    routes = http_routes(template)
+    assert len(routes) == len(set(routes)), "duplicate route"
+    assert set(routes) == CONTRACT_ROUTES
+
+
+def test_every_route_goes_to_the_intake_on_the_default_stage(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    integrations = resources_of_type(template, "AWS::ApiGatewayV2::Integration")
+    assert set(integrations) == {"WebhooksIntegration"}
+    integration = integrations["WebhooksIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["WebhooksFunction", "Arn"]}
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values():
+        assert route["Properties"]["ApiId"] == {"Ref": "WebhookApi"}
+        assert route["Properties"]["Target"] == {"Fn::Sub": "integrations/${WebhooksIntegration}"}
+    assert resources["WebhookApi"]["Properties"]["ProtocolType"] == "HTTP"
+    stage = resources["WebhookApiStage"]["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    permission = resources["WebhooksApiInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "WebhooksFunction"}
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+def test_every_route_has_an_output_url(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    paths = set()
+    for name, output in outputs.items():
+        value = output["Value"].get("Fn::Sub")
+        if name.endswith("WebhookUrl"):
+            text = value[0] if isinstance(value, list) else value
+            paths.add(text.removeprefix("${Base}"))
+    assert paths == {path for _, path in CONTRACT_ROUTES}
+    for name in ("FilesBucketName", "NotificationsTopicArn", "AlarmsTopicArn", "WebhookApiBaseUrl"):
+        assert name in outputs
+
+
+# ------------------------------------------------------------------ queues
+
+
+def test_every_work_queue_has_a_dlq_and_a_long_enough_visibility_timeout(
+    template: dict[str, Any],
+) -> None:
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    redrive = dead_letter_queues(template)
+    dlqs = {dlq for dlq, _ in redrive.values()}
+    work_queues = set(queues) - dlqs
+    assert work_queues == {"OrdersQueue", "DealsQueue", "BankQueue", "ProductsQueue"}
+    assert set(redrive) == work_queues, "a work queue without a DLQ"
+    assert len(dlqs) == len(work_queues), "work queues share a DLQ"
+
+    consumers: dict[str, list[int]] = {}
+    for function in _functions(template).values():
+        for event in (function["Properties"].get("Events") or {}).values():
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                consumers.setdefault(queue, []).append(_timeout(template, function))
+    globals_timeout = int(template["Globals"]["Function"]["Timeout"])
+
+    for queue in work_queues:
+        properties = queues[queue]["Properties"]
+        timeouts = consumers.get(queue, [globals_timeout])
+        assert properties["VisibilityTimeout"] >= 6 * max(timeouts), queue
+        assert properties["SqsManagedSseEnabled"] is True
+        dlq, max_receive = redrive[queue]
+        assert 1 <= max_receive <= 10
+        dlq_properties = queues[dlq]["Properties"]
+        assert dlq_properties["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert dlq_properties["SqsManagedSseEnabled"] is True
+        assert "RedrivePolicy" not in dlq_properties
+        assert properties["MessageRetentionPeriod"] <= dlq_properties["MessageRetentionPeriod"]
+
+
+def test_every_dlq_has_an_alarm_on_the_alarms_topic(template: dict[str, Any]) -> None:
+    alarmed = set()
+    for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        if properties["MetricName"] != "ApproximateNumberOfMessagesVisible":
+            continue
+        assert properties["Namespace"] == "AWS/SQS"
+        assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert properties["Threshold"] == 1
+        assert {"Ref": "AlarmsTopic"} in properties["AlarmActions"]
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "QueueName"
+        assert dimension["Value"]["Fn::GetAtt"][1] == "QueueName"
+        alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert alarmed == {dlq for dlq, _ in dead_letter_queues(template).values()}
+
+
+def test_queue_env_points_at_the_work_queues(template: dict[str, Any]) -> None:
+    assert queue_env(template) == {
+        "ORDERS_QUEUE_URL": "OrdersQueue",
+        "DEALS_QUEUE_URL": "DealsQueue",
+        "BANK_QUEUE_URL": "BankQueue",
+        "PRODUCTS_QUEUE_URL": "ProductsQueue",
+    }
+
+
+# ------------------------------------------------------------------ tables
+
+
+def test_idempotency_table_matches_powertools_defaults(template: dict[str, Any]) -> None:
+    definition = table_definition(template, "IdempotencyTable")
+    assert definition["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert definition["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert definition["BillingMode"] == "PAY_PER_REQUEST"
+    assert ttl_attribute(template, "IdempotencyTable") == "expiration"
+
+
+def test_workflow_table_is_a_pk_sk_single_table(template: dict[str, Any]) -> None:
+    definition = table_definition(template, "WorkflowTable")
+    assert definition["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert definition["BillingMode"] == "PAY_PER_REQUEST"
+    assert ttl_attribute(template, "WorkflowTable") == "expires_at"
+
+
+def test_tables_have_pitr_and_sse(template: dict[str, Any]) -> None:
+    for table in resources_of_type(template, "AWS::DynamoDB::Table").values():
+        properties = table["Properties"]
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        assert properties["SSESpecification"]["SSEEnabled"]
+
+
+def test_template_tables_and_queues_build_in_moto(template: dict[str, Any]) -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-central-1")
+        for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
+            dynamodb.create_table(TableName=logical_id, **table_definition(template, logical_id))
+        dynamodb.put_item(TableName="IdempotencyTable", Item={"id": {"S": "fn#abc"}})
+        dynamodb.put_item(
+            TableName="WorkflowTable", Item={"pk": {"S": "ORDER#1"}, "sk": {"S": "STEP#created"}}
+        )
+        sqs = boto3.client("sqs", region_name="eu-central-1")
+        urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in queue_names(template)]
+        assert len(urls) == 8
+
+
+# ------------------------------------------------------------------ intake least privilege
+
+
+def test_intake_reads_only_the_webhook_secrets(template: dict[str, Any]) -> None:
+    function = template["Resources"]["WebhooksFunction"]["Properties"]
+    assert "Role" not in function
+    policies = function["Policies"]
+    referenced = set(_walk_refs(policies))
+    assert "WebhookSecretsSecret" in referenced
+    assert "BillomatApiSecret" not in referenced
+    assert "HubSpotTokenSecret" not in referenced
+    assert referenced == {
+        "WebhookSecretsSecret",
+        "OrdersQueue",
+        "DealsQueue",
+        "BankQueue",
+        "ProductsQueue",
+        "IdempotencyTable",
+    }
+    # only SAM policy templates scoped to those resources, no managed policies or raw statements
+    for policy in policies:
+        assert isinstance(policy, dict)
+        (name,) = policy
+        assert name in {
+            "AWSSecretsManagerGetSecretValuePolicy",
+            "SQSSendMessagePolicy",
+            "DynamoDBCrudPolicy",
+        }
+    secret_policies = [p for p in policies if "AWSSecretsManagerGetSecretValuePolicy" in p]
+    assert secret_policies == [
+        {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "WebhookSecretsSecret"}}}
+    ]
+
+
+def test_intake_settings(template: dict[str, Any]) -> None:
+    function = template["Resources"]["WebhooksFunction"]["Properties"]
+    assert function["CodeUri"] == "functions/webhooks/"
+    assert function["Handler"] == "webhooks.app.lambda_handler"
+    assert function["Timeout"] == 5
+    assert function["MemorySize"] == 512
+    assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "webhooks"
+
+
+# ------------------------------------------------------------------ runtime, layer, env
+
+
+def test_runtime_is_python313_on_arm64(template: dict[str, Any]) -> None:
+    globals_function = template["Globals"]["Function"]
+    assert globals_function["Runtime"] == "python3.13"
+    assert globals_function["Architectures"] == ["arm64"]
+    assert globals_function["Tracing"] == "Active"
+    assert globals_function["LoggingConfig"]["LogFormat"] == "JSON"
+    assert globals_function["Layers"] == [{"Ref": "SharedLayer"}]
+    for name, function in _functions(template).items():
+        properties = function["Properties"]
+        assert properties.get("Runtime", "python3.13") == "python3.13", name
+        assert properties.get("Architectures", ["arm64"]) == ["arm64"], name
+        assert "POWERTOOLS_SERVICE_NAME" in properties["Environment"]["Variables"], name
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_global_environment_names(template: dict[str, Any]) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert set(variables) == GLOBAL_ENV
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "BillomatAutopilot"
+    assert variables["WEBHOOK_SECRETS_ARN"] == {"Ref": "WebhookSecretsSecret"}
+    assert variables["BILLOMAT_SECRET_ARN"] == {"Ref": "BillomatApiSecret"}
+    assert variables["HUBSPOT_SECRET_ARN"] == {"Ref": "HubSpotTokenSecret"}
+    parameters = template["Parameters"]
+    assert parameters["InvoiceTrigger"]["AllowedValues"] == ["paid", "created"]
+    assert parameters["InvoiceTrigger"]["Default"] == "paid"
+    assert parameters["LogLevel"]["Default"] == "INFO"
+    assert parameters["BillomatBaseUrl"]["Default"] == ""
+
+
+# ------------------------------------------------------------------ secrets
+
+
+def _render_sub(value: Any, sample: str) -> tuple[str, dict[str, Any]]:
+    """Fn::Sub with every variable replaced by ``sample``; also returns the variable map."""
+    text, variables = (value, {}) if isinstance(value, str) else value
+    return SUB_VAR.sub(lambda _: sample, text), variables
+
+
+@pytest.mark.parametrize("secret", sorted(SECRET_KEYS))
+def test_secret_string_is_json_with_the_expected_keys(
+    template: dict[str, Any], secret: str
+) -> None:
+    sample = "Ab0+/=_-.:~!@#$%^&*()[]{}<>?, 'x"  # anything the parameter patterns allow
+    sub = template["Resources"][secret]["Properties"]["SecretString"]["Fn::Sub"]
+    rendered, variables = _render_sub(sub, sample)
+    assert set(json.loads(rendered)) == SECRET_KEYS[secret]
+    # optional values are mapped through a condition so "-" (guided deploy) becomes ""
+    for value in variables.values():
+        condition, when_set, when_unset = value["Fn::If"]
+        assert condition.startswith("Has")
+        assert "Ref" in when_set
+        assert when_unset == ""
+
+
+def test_secret_parameters_are_noecho_and_json_safe(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    secret_params = {
+        ref
+        for secret in SECRET_KEYS
+        for ref in _walk_refs(template["Resources"][secret]["Properties"]["SecretString"])
+    }
+    assert secret_params == {
+        "BillomatApiKey",
+        "BillomatAppId",
+        "BillomatAppSecret",
+        "ShopifyWebhookSecret",
+        "WooCommerceWebhookSecret",
+        "HubSpotClientSecret",
+        "BankWebhookSecret",
+        "QontoWebhookSecret",
+        "HubSpotAccessToken",
+    }
+    for name in secret_params:
+        parameter = parameters[name]
+        assert parameter["NoEcho"] is True, name
+        pattern = re.compile(parameter["AllowedPattern"])
+        assert pattern.fullmatch("s3cr3t+/=-_"), name
+        for bad in ('a"b', "a\\b", "a\nb"):
+            assert not pattern.fullmatch(bad), (name, bad)
+    assert "Default" not in parameters["BillomatApiKey"]
+    assert "Default" not in parameters["BillomatId"]
+    billomat_id = re.compile(parameters["BillomatId"]["AllowedPattern"])
+    assert billomat_id.fullmatch("my-company1")
+    assert not billomat_id.fullmatch("evil.example.com/")
+
+
+def test_no_secret_values_in_samconfig() -> None:
+    from local.template_schema import DEFAULT_TEMPLATE
+
+    samconfig = (DEFAULT_TEMPLATE.parent / "samconfig.toml").read_text(encoding="utf-8")
+    assert 'stack_name = "billomat-autopilot"' in samconfig
+    assert 'region = "eu-central-1"' in samconfig
+    for parameter in ("BillomatApiKey", "WebhookSecret", "ClientSecret", "AccessToken"):
+        assert parameter not in samconfig
+
+
+# ------------------------------------------------------------------ dependency graph
+
+
+def test_no_circular_dependencies(template: dict[str, Any]) -> None:
+    """cfn-lint misses cycles that only appear after the SAM transform (HttpApi events)."""
+    resources = template["Resources"]
+    globals_refs = set(_walk_refs(template.get("Globals", {}).get("Function", {})))
+    graph: dict[str, set[str]] = {}
+    for name, resource in resources.items():
+        deps = set(_walk_refs(resource.get("Properties", {})))
+        depends_on = resource.get("DependsOn", [])
+        deps |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        if resource["Type"] == "AWS::Serverless::Function":
+            deps |= globals_refs
+        graph[name] = {d for d in deps if d in resources and not PSEUDO.match(d)}
+    # SAM writes every HttpApi event's integration (function ARN) into the API's body
+    for name, function in _functions(template).items():
+        for event in (function["Properties"].get("Events") or {}).values():
+            api = event.get("Properties", {}).get("ApiId", {})
+            if event["Type"] == "HttpApi" and isinstance(api, dict) and "Ref" in api:
+                graph[api["Ref"]].add(name)
+
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in done:
+            return
+        assert node not in visiting, f"circular dependency: {' -> '.join([*path, node])}"
+        visiting.add(node)
+        for dep in graph[node]:
+            visit(dep, [*path, node])
+        visiting.discard(node)
+        done.add(node)
+
+    for node in graph:
+        visit(node, [])
+
+
+def test_files_bucket_is_private_encrypted_versioned_tls_only(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["FilesBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (statement,) = template["Resources"]["FilesBucketPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
