@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from moto import mock_aws
 
 from local.aws import LocalAws
+
+if TYPE_CHECKING:
+    from autopilot.billomat import BillomatClient
+    from local.billomat_sandbox import BillomatSandbox
 from local.dev_settings import DEV_WEBHOOK_SECRETS
 
 WEBHOOK_SECRETS = {
@@ -27,15 +35,25 @@ class Stack:
     environment: dict[str, str]
 
 
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+CONTAINER_MODULE_PREFIXES = ("autopilot", *(p.name for p in FUNCTIONS_DIR.iterdir() if p.is_dir()))
+
+
 def clear_container_caches() -> None:
-    """Forget what a warm Lambda container would have cached (settings, secrets, clients)."""
+    """Forget what a warm Lambda container would have cached (settings, secrets, clients).
+
+    Every ``functools.cache`` of the layer and the function packages is cleared, so each test
+    starts like a cold container with its own environment.
+    """
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
-    from webhooks import deliveries
-
-    deliveries.intake_settings.cache_clear()
-    deliveries._aws_client.cache_clear()
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(CONTAINER_MODULE_PREFIXES):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "__wrapped__"):
+                value.cache_clear()
 
 
 @pytest.fixture
@@ -77,3 +95,35 @@ def queued_messages(stack: Stack, queue: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def _no_real_endpoints() -> None:
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+@dataclass
+class Billomat:
+    """The sandbox and the layer's client talking to it in-process (simulated clock)."""
+
+    sandbox: BillomatSandbox
+    client: BillomatClient
+
+
+@pytest.fixture
+def billomat(stack: Stack) -> Iterator[Billomat]:
+    """An embedded Billomat sandbox that every function's ``billomat_client()`` talks to."""
+    from autopilot.billomat import BillomatClient
+    from autopilot.billomat_access import use_billomat_client
+    from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
+
+    clock = SandboxClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock)
+    client = BillomatClient(
+        "http://billomat.sandbox/api/",
+        DEV_API_KEY,
+        transport=sandbox.transport(),
+        sleep=clock.sleep,
+        now=clock.epoch,
+    )
+    use_billomat_client(client)
+    try:
+        yield Billomat(sandbox, client)
+    finally:
+        use_billomat_client(None)
+        client.close()

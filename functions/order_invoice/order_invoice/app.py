@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,18 +24,20 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot.billomat import BillomatRateLimitedError
-from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.delayed_retry import DelayedRetry
-from autopilot.notifications import AccountingNotifier
 from autopilot.settings import OrderInvoiceSettings
-from autopilot.shop_orders import ShopOrder
-from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
+from autopilot.workflow_state import ClaimHeldElsewhere
 
-from .invoicing import OrderInvoicing
+if TYPE_CHECKING:
+    from autopilot.shop_orders import ShopOrder
+
+# The workflow (Billomat client, pydantic models of orders and documents) is imported on
+# the first record rather than at module load: see bench/coldstart.py.
 
 logger = Logger(service="order_invoice")
 metrics = Metrics(service="order_invoice")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other partial failure.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 CLAIM_RETRY_DELAY_SECONDS = 20
 IDEMPOTENCY_DAYS = 7
@@ -71,6 +73,13 @@ def invoice_order_once() -> tuple[Callable[..., dict[str, Any]], Any]:
         raise_on_no_idempotency_key=True,
         expires_after_seconds=IDEMPOTENCY_DAYS * 86400,
     )
+    from autopilot.billomat_access import billomat_client
+    from autopilot.notifications import AccountingNotifier
+    from autopilot.shop_orders import ShopOrder
+    from autopilot.workflow_state import WorkflowStore
+
+    from .invoicing import OrderInvoicing
+
     persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
     invoicing = OrderInvoicing(
         billomat_client(),
@@ -94,6 +103,8 @@ def invoice_record(record: SQSRecord) -> dict[str, Any]:
         IdempotencyAlreadyInProgressError,
     )
 
+    from autopilot.shop_orders import ShopOrder
+
     message: dict[str, Any] = json.loads(record.body)
     order = ShopOrder.model_validate(message["order"])
     logger.set_correlation_id(order.reference)
@@ -104,6 +115,12 @@ def invoice_record(record: SQSRecord) -> dict[str, Any]:
         return _delay(message, order, limited.retry_after, "Billomat rate limit reached")
     except (ClaimHeldElsewhere, IdempotencyAlreadyInProgressError) as busy:
         return _delay(message, order, CLAIM_RETRY_DELAY_SECONDS, str(busy) or "in progress")
+    except Exception as error:
+        # SQS retries the record; after the last receive it lands in the DLQ (alarm).
+        receives = record.attributes.approximate_receive_count
+        logger.exception("order failed; SQS will retry it", extra={"receive_count": receives})
+        metrics.add_metric(name="orders_failed", unit=MetricUnit.Count, value=1)
+        raise error
     logger.info("order handled", extra=outcome)
     metrics.add_metric(name=f"orders_{outcome['status']}", unit=MetricUnit.Count, value=1)
     if outcome["status"] == "held_for_review":
@@ -123,8 +140,10 @@ def _delay(message: dict[str, Any], order: ShopOrder, seconds: float, why: str) 
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS event source entry point (ReportBatchItemFailures)."""
-    billomat_client().time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
+    from autopilot.billomat_access import billomat_client, lambda_time_budget
+
     _invoice_order, config = invoice_order_once()
+    billomat_client().time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
     config.register_lambda_context(context)
     response = process_partial_response(
         event=event, record_handler=invoice_record, processor=processor, context=context

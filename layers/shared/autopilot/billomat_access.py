@@ -16,9 +16,24 @@ SAFETY_MARGIN_SECONDS = 10.0
 UNSET = frozenset({"", "-"})
 
 
-@cache
+_client_override: BillomatClient | None = None
+
+
+def use_billomat_client(client: BillomatClient | None) -> None:
+    """Make ``billomat_client()`` return ``client`` (tests and benchmarks); None undoes it."""
+    global _client_override
+    _client_override = client
+
+
 def billomat_client() -> BillomatClient:
     """The container's Billomat client (key and optional app credentials from the secret)."""
+    if _client_override is not None:
+        return _client_override
+    return _configured_client()
+
+
+@cache
+def _configured_client() -> BillomatClient:
     settings = BillomatSettings.from_env()
     secret = read_json_secret(settings.secret_arn)
     api_key = secret.get("api_key", "")

@@ -27,7 +27,9 @@ class InvoiceTrigger(StrEnum):
     CREATED = "created"
 
 
-class _EnvModel(BaseModel):
+class EnvironmentSettings(BaseModel):
+    """Base of every settings model: fields are read by their environment variable alias."""
+
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     @classmethod
@@ -47,7 +49,7 @@ class _EnvModel(BaseModel):
             ) from None
 
 
-class BillomatSettings(_EnvModel):
+class BillomatSettings(EnvironmentSettings):
     """Where Billomat is and where its credentials are kept."""
 
     billomat_id: str | None = Field(default=None, alias="BILLOMAT_ID", pattern=r"^[a-z0-9-]+$")
@@ -68,7 +70,7 @@ class BillomatSettings(_EnvModel):
         return f"https://{self.billomat_id}.billomat.net/api/"
 
 
-class IntakeSettings(_EnvModel):
+class IntakeSettings(EnvironmentSettings):
     """What the internet-facing webhook intake needs (never the Billomat key)."""
 
     webhook_secrets_arn: str = Field(alias="WEBHOOK_SECRETS_ARN")
@@ -92,7 +94,7 @@ DEFAULT_INVOICE_EMAIL_BODY = (
 )
 
 
-class OrderInvoiceSettings(_EnvModel):
+class OrderInvoiceSettings(EnvironmentSettings):
     """What the order_invoice worker needs besides Billomat itself."""
 
     workflow_table: str = Field(alias="WORKFLOW_TABLE")
