@@ -81,6 +81,7 @@ run: venv
 
 bench: venv
 	$(PY) bench/coldstart.py
+	$(PY) bench/order_requests.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
