@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 import httpx
 from pydantic import ValidationError
@@ -86,6 +86,21 @@ INVOICE_GROUP_FIELDS = frozenset({"client", "status", "day", "week", "month", "y
 _BILLOMAT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", re.IGNORECASE)
 
 type Addresses = str | Sequence[str]
+
+
+class EmailOptions(TypedDict, total=False):
+    """Optional parts of a document e-mail; subject and body default to Billomat's template
+    and may use placeholders such as ``[Invoice.invoice_number]``; ``filename`` without .pdf."""
+
+    cc: Addresses | None
+    bcc: Addresses | None
+    subject: str | None
+    body: str | None
+    filename: str | None
+    from_: str | None
+    email_template_id: int | None
+
+
 type OrderBy = str | Sequence[str] | None
 
 
@@ -434,33 +449,14 @@ class BillomatClient:
         return self._pdf(f"invoices/{invoice_id}/pdf")
 
     def email_invoice(
-        self,
-        invoice_id: int,
-        to: Addresses,
-        cc: Addresses | None = None,
-        bcc: Addresses | None = None,
-        subject: str | None = None,
-        body: str | None = None,
-        filename: str | None = None,
-        from_: str | None = None,
-        email_template_id: int | None = None,
+        self, invoice_id: int, to: Addresses, **options: Unpack[EmailOptions]
     ) -> None:
         """E-mail a completed invoice (never re-sent automatically).
 
         Subject and body default to Billomat's e-mail template and may use placeholders such as
         ``[Invoice.invoice_number]``; ``filename`` is without ``.pdf``.
         """
-        self._email(
-            f"invoices/{invoice_id}/email",
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=subject,
-            body=body,
-            filename=filename,
-            from_=from_,
-            email_template_id=email_template_id,
-        )
+        self._email(f"invoices/{invoice_id}/email", to, **options)
 
     def cancel_invoice(self, invoice_id: int) -> None:
         """Cancel a completed invoice (status CANCELED)."""
@@ -624,29 +620,10 @@ class BillomatClient:
         return self._pdf(f"reminders/{reminder_id}/pdf")
 
     def email_reminder(
-        self,
-        reminder_id: int,
-        to: Addresses,
-        cc: Addresses | None = None,
-        bcc: Addresses | None = None,
-        subject: str | None = None,
-        body: str | None = None,
-        filename: str | None = None,
-        from_: str | None = None,
-        email_template_id: int | None = None,
+        self, reminder_id: int, to: Addresses, **options: Unpack[EmailOptions]
     ) -> None:
         """E-mail a completed reminder (never re-sent automatically)."""
-        self._email(
-            f"reminders/{reminder_id}/email",
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=subject,
-            body=body,
-            filename=filename,
-            from_=from_,
-            email_template_id=email_template_id,
-        )
+        self._email(f"reminders/{reminder_id}/email", to, **options)
 
     def list_reminder_texts(self) -> list[ReminderText]:
         """The dunning levels, ordered by ``sorting`` (level 1 first)."""
@@ -793,30 +770,9 @@ class BillomatClient:
         """The PDF of a completed offer."""
         return self._pdf(f"offers/{offer_id}/pdf")
 
-    def email_offer(
-        self,
-        offer_id: int,
-        to: Addresses,
-        cc: Addresses | None = None,
-        bcc: Addresses | None = None,
-        subject: str | None = None,
-        body: str | None = None,
-        filename: str | None = None,
-        from_: str | None = None,
-        email_template_id: int | None = None,
-    ) -> None:
+    def email_offer(self, offer_id: int, to: Addresses, **options: Unpack[EmailOptions]) -> None:
         """E-mail a completed offer (never re-sent automatically)."""
-        self._email(
-            f"offers/{offer_id}/email",
-            to=to,
-            cc=cc,
-            bcc=bcc,
-            subject=subject,
-            body=body,
-            filename=filename,
-            from_=from_,
-            email_template_id=email_template_id,
-        )
+        self._email(f"offers/{offer_id}/email", to, **options)
 
     def set_offer_customfield(self, offer_id: int, value: str) -> None:
         """Store our reference (e.g. the CRM deal) in the offer's customfield."""
@@ -918,34 +874,22 @@ class BillomatClient:
             reached=lambda: self.get_offer(offer_id).status is target,
         )
 
-    def _email(
-        self,
-        path: str,
-        *,
-        to: Addresses,
-        cc: Addresses | None,
-        bcc: Addresses | None,
-        subject: str | None,
-        body: str | None,
-        filename: str | None,
-        from_: str | None,
-        email_template_id: int | None,
-    ) -> None:
+    def _email(self, path: str, to: Addresses, **options: Unpack[EmailOptions]) -> None:
         recipients: dict[str, Any] = {"to": _addresses(to, "to")}
-        for field, addresses in (("cc", cc), ("bcc", bcc)):
+        for field, addresses in (("cc", options.get("cc")), ("bcc", options.get("bcc"))):
             if addresses is not None and (listed := _addresses(addresses, field, required=False)):
                 recipients[field] = listed
         email = {
             "recipients": recipients,
             **_without_none(
-                subject=subject,
-                body=body,
-                filename=filename,
-                email_template_id=email_template_id,
+                subject=options.get("subject"),
+                body=options.get("body"),
+                filename=options.get("filename"),
+                email_template_id=options.get("email_template_id"),
             ),
         }
-        if from_ is not None:
-            email["from"] = from_
+        if options.get("from_") is not None:
+            email["from"] = options["from_"]
         self._connection.send("POST", path, body={"email": email}, retry_safe=False)
 
     def _pdf(self, path: str) -> bytes:
