@@ -222,41 +222,53 @@ class RecurringItem(DocumentItem):
     recurring_id: int | None = None
 
 
-class Invoice(BillomatEntity):
-    """An invoice. ``invoice_number`` is final only once the invoice is completed."""
+class BillomatDocument(BillomatEntity):
+    """Header fields every Billomat document (invoice, offer, reminder) carries."""
 
     created: dt.datetime | None = None
     updated: dt.datetime | None = None
     client_id: int | None = None
     contact_id: int | None = None
-    invoice_number: str | None = None
+    date: dt.date | None = None
+    address: str | None = None
+    label: str | None = None
+    intro: str | None = None
+    note: str | None = None
+    currency_code: str | None = None
+    customerportal_url: str | None = None
+
+
+class PricedDocument(BillomatDocument):
+    """A numbered document with positions and totals (invoice, offer)."""
+
     number: int | None = None
     number_pre: str | None = None
     number_length: int | None = None
+    title: str | None = None
+    reduction: str | None = None
+    quote: Money | None = None
+    net_gross: NetGross | None = None
+    total_net: Money = Decimal(0)
+    total_gross: Money = Decimal(0)
+    total_reduction: Money | None = None
+    taxes: Taxes = Field(default_factory=list)
+
+
+class Invoice(PricedDocument):
+    """An invoice. ``invoice_number`` is final only once the invoice is completed."""
+
+    invoice_number: str | None = None
     status: InvoiceStatus
-    date: dt.date | None = None
     supply_date: str | None = None
     """A date or free text, depending on ``supply_date_type``."""
     supply_date_type: SupplyDateType | None = None
     due_date: dt.date | None = None
     due_days: int | None = None
-    address: str | None = None
     discount_rate: Money | None = None
     discount_date: dt.date | None = None
     discount_days: int | None = None
     discount_amount: Money | None = None
-    title: str | None = None
-    label: str | None = None
-    intro: str | None = None
-    note: str | None = None
-    reduction: str | None = None
-    currency_code: str | None = None
-    quote: Money | None = None
-    net_gross: NetGross | None = None
     payment_types: str | None = None
-    total_net: Money = Decimal(0)
-    total_gross: Money = Decimal(0)
-    total_reduction: Money | None = None
     total_net_unreduced: Money | None = None
     total_gross_unreduced: Money | None = None
     paid_amount: Money = Decimal(0)
@@ -267,8 +279,6 @@ class Invoice(BillomatEntity):
     confirmation_id: int | None = None
     recurring_id: int | None = None
     template_id: int | None = None
-    customerportal_url: str | None = None
-    taxes: Taxes = Field(default_factory=list)
     items: Annotated[list[InvoiceItem], BeforeValidator(nested_collection("invoice-item"))] = Field(
         default_factory=list, alias="invoice-items"
     )
@@ -306,33 +316,22 @@ class InvoicePayment(BillomatEntity):
     type: PaymentType | None = None
 
 
-class Reminder(BillomatEntity):
+class Reminder(BillomatDocument):
     """A reminder (dunning letter) for an overdue invoice; Billomat picks its level."""
 
-    created: dt.datetime | None = None
-    updated: dt.datetime | None = None
     invoice_id: int | None = None
-    client_id: int | None = None
-    contact_id: int | None = None
     status: ReminderStatus
-    date: dt.date | None = None
     due_date: dt.date | None = None
     due_days: int | None = None
     reminder_text_id: int | None = None
     reminder_level: int | None = None
     reminder_level_name: str | None = None
     subject: str | None = None
-    intro: str | None = None
-    note: str | None = None
-    label: str | None = None
-    address: str | None = None
-    currency_code: str | None = None
     total_net: Money | None = None
     total_gross: Money | None = None
     paid_amount: Money | None = None
     open_amount: Money | None = None
     is_old: bool = False
-    customerportal_url: str | None = None
 
 
 class ReminderText(BillomatRecord):
@@ -405,35 +404,13 @@ class RecurringEmailReceiver(BillomatRecord):
     address: str | None = None
 
 
-class Offer(BillomatEntity):
+class Offer(PricedDocument):
     """An offer (quote)."""
 
-    created: dt.datetime | None = None
-    updated: dt.datetime | None = None
-    client_id: int | None = None
-    contact_id: int | None = None
     offer_number: str | None = None
-    number: int | None = None
-    number_pre: str | None = None
-    number_length: int | None = None
     status: OfferStatus
-    date: dt.date | None = None
     validity_date: dt.date | None = None
     validity_days: int | None = None
-    address: str | None = None
-    title: str | None = None
-    label: str | None = None
-    intro: str | None = None
-    note: str | None = None
-    reduction: str | None = None
-    currency_code: str | None = None
-    net_gross: NetGross | None = None
-    quote: Money | None = None
-    total_net: Money = Decimal(0)
-    total_gross: Money = Decimal(0)
-    total_reduction: Money | None = None
-    customerportal_url: str | None = None
-    taxes: Taxes = Field(default_factory=list)
     items: Annotated[list[OfferItem], BeforeValidator(nested_collection("offer-item"))] = Field(
         default_factory=list, alias="offer-items"
     )
