@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 DEV_WEBHOOK_SECRETS = {
     "SHOPIFY_WEBHOOK_SECRET": "dev-shopify-webhook-secret",
@@ -18,6 +19,7 @@ DEV_WEBHOOK_SECRETS = {
 }
 DEV_HUBSPOT_ACCESS_TOKEN = "dev-hubspot-access-token"
 DEFAULT_PORT = 3000
+DEFAULT_REPORT_DIR = Path(__file__).resolve().parents[1] / "out" / "reports"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class LocalSettings:
     webhook_secrets: Mapping[str, str]
     public_base_url: str
     invoice_trigger: str
+    report_dir: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
@@ -50,4 +53,5 @@ class LocalSettings:
             webhook_secrets=secrets,
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             invoice_trigger=env.get("INVOICE_TRIGGER") or "paid",
+            report_dir=env.get("REPORT_LOCAL_DIR") or str(DEFAULT_REPORT_DIR),
         )

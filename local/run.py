@@ -9,6 +9,7 @@ stop the server with SIGTERM.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -218,6 +219,25 @@ def print_billomat_summary(http: httpx.Client) -> None:
         )
 
 
+# The sample orders are from January 2025: report that month.
+REPORT_NOW = "2025-02-01T08:00:00+01:00"
+
+
+def run_schedules(http: httpx.Client) -> None:
+    """Run each built scheduled function once and print what it did."""
+    response = http.post("/local/schedules/reporting", json={"now": REPORT_NOW})
+    if response.status_code != 200:
+        print(f"  reporting: {response.status_code} {response.text[:200]}")
+        return
+    result = response.json()
+    summary = result.get("summary", {})
+    print(
+        f"  monthly report for {result.get('month')}: {json.dumps(summary, ensure_ascii=False)[:300]}"
+    )
+    for path in dict(result.get("local_files") or {}).values():
+        print(f"    written: {path}")
+
+
 def main() -> int:
     """The `make run` walk-through."""
     port = free_port()
@@ -238,7 +258,9 @@ def main() -> int:
         client_smoke_check(health["billomat_base_url"])
         print("5. what is in Billomat now")
         print_billomat_summary(http)
-        print("6. stopping")
+        print("6. scheduled functions, run now")
+        run_schedules(http)
+        print("7. stopping")
     return 0
 
 

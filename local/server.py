@@ -39,7 +39,11 @@ INTAKE_HANDLER = "webhooks.app:lambda_handler"
 # messages until the workflow lands (the intake answers 501 for those routes meanwhile).
 QUEUE_WORKERS: dict[str, str] = {"orders": "order_invoice.app:lambda_handler"}
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
-SCHEDULES: dict[str, str | None] = {"dunning": None, "recurring": None, "reporting": None}
+SCHEDULES: dict[str, str | None] = {
+    "dunning": None,
+    "recurring": None,
+    "reporting": "reporting.app:lambda_handler",
+}
 # the camt.053 import handler; None = not built yet.
 CAMT053_IMPORT: str | None = None
 
@@ -136,6 +140,7 @@ class LocalSystem:
                 "BILLOMAT_BASE_URL": self.billomat_base_url,
                 "PUBLIC_BASE_URL": self.public_base_url,
                 "INVOICE_TRIGGER": self.settings.invoice_trigger,
+                "REPORT_LOCAL_DIR": self.settings.report_dir,
                 "POWERTOOLS_METRICS_NAMESPACE": "BillomatAutopilotLocal",
             }
         )
@@ -210,6 +215,7 @@ class LocalSystem:
                     "billomat_base_url": self.billomat_base_url,
                     "embedded_billomat_sandbox": self.sandbox is not None,
                     "public_base_url": self.public_base_url,
+                    "report_dir": self.settings.report_dir,
                     "queues": self.aws.queue_depths(),
                     "queue_workers": sorted(self.workers),
                     "worker_errors": self.worker_errors[-10:],

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +28,12 @@ class RunningServer:
 
 
 def start_server(extra_env: dict[str, str] | None = None) -> RunningServer:
-    env = {**os.environ, "PORT": "0", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PORT": "0",
+        "REPORT_LOCAL_DIR": tempfile.mkdtemp(prefix="reports-"),
+        **(extra_env or {}),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "local.server"],
         cwd=ROOT,
@@ -120,12 +126,23 @@ def test_schedules_validate_their_input(http: httpx.Client) -> None:
     assert not_json.status_code == 400
 
 
-def test_unbuilt_schedules_and_import_answer_501(http: httpx.Client) -> None:
-    for name in ("dunning", "recurring", "reporting"):
+def test_unbuilt_schedules_answer_501(http: httpx.Client) -> None:
+    from local.server import SCHEDULES
+
+    for name in (name for name, handler in SCHEDULES.items() if handler is None):
         response = http.post(f"/local/schedules/{name}", json={"now": "2026-12-01T09:00:00+01:00"})
         assert response.status_code == 501, name
         assert response.json()["workflow"] == name
-    assert http.post("/local/imports/camt053", content=b"<Document/>").status_code == 501
+
+
+def test_monthly_report_runs_on_demand_and_writes_local_files(http: httpx.Client) -> None:
+    response = http.post("/local/schedules/reporting", json={"now": "2026-12-01T08:00:00+01:00"})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["month"] == "2026-11"
+    files = result["local_files"]
+    assert set(files) == {"json", "csv", "html"}
+    assert all(Path(path).exists() for path in files.values())
 
 
 def test_sigterm_stops_cleanly() -> None:

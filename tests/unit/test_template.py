@@ -148,7 +148,7 @@ def test_every_work_queue_has_a_dlq_and_a_long_enough_visibility_timeout(
     queues = resources_of_type(template, "AWS::SQS::Queue")
     redrive = dead_letter_queues(template)
     dlqs = {dlq for dlq, _ in redrive.values()}
-    work_queues = set(queues) - dlqs
+    work_queues = set(queues) - dlqs - {"ScheduledFailuresQueue"}
     assert work_queues == {"OrdersQueue", "DealsQueue", "BankQueue", "ProductsQueue"}
     assert set(redrive) == work_queues, "a work queue without a DLQ"
     assert len(dlqs) == len(work_queues), "work queues share a DLQ"
@@ -189,7 +189,8 @@ def test_every_dlq_has_an_alarm_on_the_alarms_topic(template: dict[str, Any]) ->
         assert dimension["Name"] == "QueueName"
         assert dimension["Value"]["Fn::GetAtt"][1] == "QueueName"
         alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
-    assert alarmed == {dlq for dlq, _ in dead_letter_queues(template).values()}
+    dlqs = {dlq for dlq, _ in dead_letter_queues(template).values()}
+    assert alarmed == dlqs | {"ScheduledFailuresQueue"}
 
 
 def test_queue_env_points_at_the_work_queues(template: dict[str, Any]) -> None:
@@ -240,7 +241,7 @@ def test_template_tables_and_queues_build_in_moto(template: dict[str, Any]) -> N
         )
         sqs = boto3.client("sqs", region_name="eu-central-1")
         urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in queue_names(template)]
-        assert len(urls) == 8
+        assert len(urls) == len(set(urls)) == 9  # 4 work queues, 4 DLQs, scheduled failures
 
 
 # ------------------------------------------------------------------ intake least privilege
