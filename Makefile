@@ -20,7 +20,7 @@ TOOLS_PYTHON ?= python3
 # `sam build` looks for python3.13 on PATH; pyenv shims resolve it only when enabled.
 SAM_PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -1):$(shell pyenv version-name 2>/dev/null)
 
-.PHONY: help venv tools test lint format typecheck pytest template build serve run bench clean
+.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview clean
 
 help:
 	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
@@ -28,6 +28,7 @@ help:
 	@echo "make serve  - local mode only (PORT, BILLOMAT_BASE_URL, ... see README)"
 	@echo "make build  - sam build (python3.13, arm64)"
 	@echo "make bench  - measurements in bench/"
+	@echo "make report-preview - render the sample monthly report to out/report-preview.png"
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -82,6 +83,12 @@ run: venv
 bench: venv
 	$(PY) bench/coldstart.py
 	$(PY) bench/order_requests.py
+	$(PY) bench/report_requests.py
+
+# Renders the sample monthly report to out/report-preview.png (installs Debian's chromium).
+report-preview: venv
+	@[ -x /usr/bin/chromium ] || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(PY) bench/report_preview.py
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -224,7 +224,17 @@ REPORT_NOW = "2025-02-01T08:00:00+01:00"
 
 
 def run_schedules(http: httpx.Client) -> None:
-    """Run each built scheduled function once and print what it did."""
+    """Run each scheduled function once and print what it did."""
+    for name in ("dunning", "recurring"):
+        response = http.post(f"/local/schedules/{name}", json={})
+        answer = response.json()
+        if response.status_code != 200:
+            print(
+                f"  {name}: {response.status_code} {json.dumps(answer, ensure_ascii=False)[:200]}"
+            )
+            continue
+        brief = {k: v for k, v in answer.items() if not isinstance(v, list | dict) or v}
+        print(f"  {name}: {json.dumps(brief, ensure_ascii=False)[:300]}")
     response = http.post("/local/schedules/reporting", json={"now": REPORT_NOW})
     if response.status_code != 200:
         print(f"  reporting: {response.status_code} {response.text[:200]}")
@@ -232,7 +242,8 @@ def run_schedules(http: httpx.Client) -> None:
     result = response.json()
     summary = result.get("summary", {})
     print(
-        f"  monthly report for {result.get('month')}: {json.dumps(summary, ensure_ascii=False)[:300]}"
+        f"  monthly report for {result.get('month')}: "
+        f"{json.dumps(summary, ensure_ascii=False)[:300]}"
     )
     for path in dict(result.get("local_files") or {}).values():
         print(f"    written: {path}")

@@ -40,8 +40,8 @@ INTAKE_HANDLER = "webhooks.app:lambda_handler"
 QUEUE_WORKERS: dict[str, str] = {"orders": "order_invoice.app:lambda_handler"}
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
 SCHEDULES: dict[str, str | None] = {
-    "dunning": None,
-    "recurring": None,
+    "dunning": "dunning.app:lambda_handler",
+    "recurring": "recurring.app:lambda_handler",
     "reporting": "reporting.app:lambda_handler",
 }
 # the camt.053 import handler; None = not built yet.

@@ -439,3 +439,24 @@ def test_files_bucket_is_private_encrypted_versioned_tls_only(template: dict[str
     ]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+# ------------------------------------------------------------------ scheduled functions
+
+
+def test_scheduled_functions_run_in_berlin_time_one_at_a_time_with_retries(
+    template: dict[str, Any],
+) -> None:
+    scheduled = {}
+    for logical_id, function in _functions(template).items():
+        for event in (function["Properties"].get("Events") or {}).values():
+            if event["Type"] == "ScheduleV2":
+                scheduled[logical_id] = (function["Properties"], event["Properties"])
+    assert set(scheduled) == {"DunningFunction", "RecurringFunction", "ReportingFunction"}
+    for properties, schedule in scheduled.values():
+        assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
+        assert "Ref" in schedule["ScheduleExpression"]  # configurable as a parameter
+        assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        assert properties["ReservedConcurrentExecutions"] == 1
+        on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert on_failure["Destination"] == {"Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]}
