@@ -50,17 +50,16 @@ from autopilot.billomat import (
     BillomatAuthError,
     BillomatClient,
     BillomatError,
-    BillomatForbiddenError,
     BillomatNotFoundError,
     BillomatRateLimitedError,
-    BillomatUnavailableError,
-    BillomatValidationError,
     Client,
     Invoice,
     InvoiceStatus,
     Reminder,
     ReminderDraft,
     ReminderStatus,
+    certainly_not_executed,
+    is_systemic,
 )
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
@@ -279,28 +278,6 @@ class DueReminder:
     overdue: OverdueInvoice
     level: int
     days_overdue: int
-
-
-def is_systemic(error: BillomatError) -> bool:
-    """Errors that every further request would hit too: stop the run instead of going on."""
-    return isinstance(
-        error, BillomatRateLimitedError | BillomatUnavailableError | BillomatAuthError
-    )
-
-
-def certainly_not_executed(error: BillomatError) -> bool:
-    """True when Billomat cannot have carried out the request that failed."""
-    if isinstance(error, BillomatUnavailableError):
-        return not error.may_have_committed
-    # a rate-limit answer or a refusal (4xx) wrote nothing; an unreadable 2xx answer did
-    return isinstance(
-        error,
-        BillomatRateLimitedError
-        | BillomatValidationError
-        | BillomatAuthError
-        | BillomatForbiddenError
-        | BillomatNotFoundError,
-    )
 
 
 class DunningRun:

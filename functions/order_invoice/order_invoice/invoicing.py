@@ -30,12 +30,11 @@ from typing import Any
 from autopilot.billomat import (
     BillomatClient,
     BillomatError,
-    BillomatRateLimitedError,
-    BillomatUnavailableError,
     ClientDraft,
     InvoiceDraft,
     InvoiceItemDraft,
     NetGross,
+    certainly_not_executed,
 )
 from autopilot.client_matching import Buyer, find_or_create_client
 from autopilot.notifications import AccountingNotifier
@@ -64,13 +63,6 @@ class OrderOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-def certainly_not_executed(error: BillomatError) -> bool:
-    """True when Billomat cannot have carried out the request that failed."""
-    if isinstance(error, BillomatRateLimitedError):
-        return True
-    return isinstance(error, BillomatUnavailableError) and not error.may_have_committed
 
 
 def buyer_of(order: ShopOrder) -> Buyer:

@@ -38,17 +38,16 @@ from autopilot.billomat import (
     BillomatAuthError,
     BillomatClient,
     BillomatError,
-    BillomatForbiddenError,
     BillomatNotFoundError,
     BillomatRateLimitedError,
-    BillomatUnavailableError,
-    BillomatValidationError,
     Client,
     EmailReceiverType,
     Invoice,
     InvoiceStatus,
     Recurring,
     RecurringAction,
+    certainly_not_executed,
+    is_systemic,
 )
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
@@ -156,27 +155,6 @@ class RecurringSummary:
             "attention": self.attention,
             "accounting_notified": self.notified,
         }
-
-
-def is_systemic(error: BillomatError) -> bool:
-    """Errors every further request would hit too: stop the run instead of going on."""
-    return isinstance(
-        error, BillomatRateLimitedError | BillomatUnavailableError | BillomatAuthError
-    )
-
-
-def certainly_not_executed(error: BillomatError) -> bool:
-    """True when Billomat cannot have carried out the request that failed."""
-    if isinstance(error, BillomatUnavailableError):
-        return not error.may_have_committed
-    return isinstance(
-        error,
-        BillomatRateLimitedError
-        | BillomatValidationError
-        | BillomatAuthError
-        | BillomatForbiddenError
-        | BillomatNotFoundError,
-    )
 
 
 def recipients_for(

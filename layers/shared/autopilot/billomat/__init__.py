@@ -41,6 +41,8 @@ if TYPE_CHECKING:
         BillomatUnavailableError,
         BillomatUnexpectedResponseError,
         BillomatValidationError,
+        certainly_not_executed,
+        is_systemic,
     )
     from autopilot.billomat.models import (
         Article,
@@ -85,6 +87,8 @@ _HOMES: dict[str, str] = {
     "BillomatUnavailableError": "autopilot.billomat.errors",
     "BillomatUnexpectedResponseError": "autopilot.billomat.errors",
     "BillomatValidationError": "autopilot.billomat.errors",
+    "certainly_not_executed": "autopilot.billomat.errors",
+    "is_systemic": "autopilot.billomat.errors",
     "Client": "autopilot.billomat.models",
     "ClientDraft": "autopilot.billomat.drafts",
     "DocumentTax": "autopilot.billomat.models",
@@ -187,4 +191,6 @@ __all__ = [
     "SupplyDateType",
     "Tax",
     "TaxRule",
+    "certainly_not_executed",
+    "is_systemic",
 ]

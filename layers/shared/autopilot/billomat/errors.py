@@ -110,3 +110,29 @@ class BillomatUnavailableError(BillomatError):
             message, status_code=status_code, method=method, path=path, messages=messages
         )
         self.may_have_committed = may_have_committed
+
+
+def certainly_not_executed(error: BillomatError) -> bool:
+    """True when Billomat cannot have carried out the request that failed.
+
+    A rate-limit answer or a refusal (4xx) wrote nothing, nor did a request that never
+    reached Billomat; a 5xx, a timeout or an unreadable 2xx answer may have written. Workflows
+    clear a step's "started" mark only in the first case, so a retry simply redoes the step.
+    """
+    if isinstance(error, BillomatUnavailableError):
+        return not error.may_have_committed
+    return isinstance(
+        error,
+        BillomatRateLimitedError
+        | BillomatValidationError
+        | BillomatAuthError
+        | BillomatForbiddenError
+        | BillomatNotFoundError,
+    )
+
+
+def is_systemic(error: BillomatError) -> bool:
+    """Errors every further request would hit too: a batch run stops instead of going on."""
+    return isinstance(
+        error, BillomatRateLimitedError | BillomatUnavailableError | BillomatAuthError
+    )
