@@ -1,10 +1,11 @@
 """`make run`: start local mode on the embedded Billomat sandbox, replay events/, show the result.
 
-Steps: start `python -m local.server` on a free port and wait for its `ready` line; send
-every sample delivery in events/ (signed like the real source); wait until the queue
-worker has drained the queues; check the Billomat client against the sandbox; print what
-is in Billomat (clients, invoices with totals and status, payments, reminders, e-mails);
-stop the server with SIGTERM.
+Steps: start `python -m local.server` on a free port with demo records in the sandbox
+(local/demo_data.py) and wait for its `ready` line; send every sample delivery in events/
+(signed like the real source); wait until the queue worker has drained the queues; check the
+Billomat client against the sandbox; run the scheduled functions (dunning, recurring, the
+monthly report of the sample orders' month); print what is in Billomat (clients, invoices
+with totals and status, payments, reminders, e-mails); stop the server with SIGTERM.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def free_port() -> int:
 @contextmanager
 def local_mode(port: int) -> Iterator[str]:
     """Run `python -m local.server` until the block ends; yield its base URL."""
-    env = {**os.environ, "PORT": str(port)}
+    env = {**os.environ, "PORT": str(port), "LOCAL_DEMO_DATA": "1"}
     env.pop("BILLOMAT_BASE_URL", None)  # make run always uses the embedded sandbox
     process = subprocess.Popen(
         [sys.executable, "-m", "local.server"],
@@ -73,7 +74,9 @@ def local_mode(port: int) -> Iterator[str]:
         if not ready.wait(READY_TIMEOUT_SECONDS) or process.poll() is not None:
             tail = "\n".join(output[-30:])
             raise SystemExit(f"local mode did not become ready:\n{tail}")
-        print(f"  {output[-1]}")
+        for line in output:
+            if line.startswith(("demo data", "ready")):
+                print(f"  {line}")
         yield f"http://127.0.0.1:{port}"
     finally:
         if process.poll() is None:
@@ -267,10 +270,10 @@ def main() -> int:
         print(f"   queue workers: {workers}")
         print("4. Billomat client against the sandbox (smoke check, no workflow involved)")
         client_smoke_check(health["billomat_base_url"])
-        print("5. what is in Billomat now")
-        print_billomat_summary(http)
-        print("6. scheduled functions, run now")
+        print("5. scheduled functions, run now")
         run_schedules(http)
+        print("6. what is in Billomat now")
+        print_billomat_summary(http)
         print("7. stopping")
     return 0
 

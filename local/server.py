@@ -120,6 +120,11 @@ class LocalSystem:
             api_key = self.settings.billomat_api_key or DEV_API_KEY
             self.sandbox = BillomatSandbox(api_key=api_key)
             self._sandbox_server = self.sandbox.serve(host="127.0.0.1", port=0)
+            if os.environ.get("LOCAL_DEMO_DATA") == "1":
+                from local.demo_data import seed_demo_data
+
+                for line in seed_demo_data(self.sandbox):
+                    print(f"demo data: {line}", flush=True)
             self.billomat_base_url = self._sandbox_server.base_url
 
         secrets = self.settings.webhook_secrets
