@@ -1,0 +1,1 @@
+"""bank_payment worker: bank transfers become Billomat invoice payments (rules 1–5)."""

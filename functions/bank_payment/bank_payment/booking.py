@@ -1,0 +1,483 @@
+"""A bank transaction becomes Billomat payments exactly once — or a review item.
+
+Everything about one transaction lives under ``banktx#<source>:<transaction_id>`` in the
+workflow table, so a redelivered webhook, a re-imported statement, a retried SQS message or a
+Lambda that died half-way continues where the last attempt stopped and never books twice:
+
+- ``state``: the decision is stored (``plan``) *before* the first payment is booked. A later
+  attempt carries the stored plan out instead of deciding again — after a partial booking the
+  open amounts have changed and a new decision would differ;
+- ``payment#<invoice_id>``: one sub-checkpoint per invoice of the plan. It is marked
+  ``started`` before ``POST /invoice-payments``; an attempt that finds the mark without a
+  payment id first looks for a payment on that invoice whose comment carries our marker
+  ``[<source>:<transaction_id>]``, and books only if there is none. A Billomat error that
+  certainly changed nothing (rate limit, connection refused) clears the mark;
+- a payment Billomat refuses (400, e.g. the invoice was paid by hand meanwhile) turns the
+  transaction into a review item.
+
+Not booked means reviewed: ``review`` / ``<booking_date>#<source>:<transaction_id>`` holds the
+reason, the transfer and the candidate invoices; accounting gets one short notice per batch.
+After a booking by invoice number (rules 1–3) the payer's IBAN is remembered for the client
+(``payer#<IBAN>``), which rule 4 uses next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from autopilot.bank_transactions import BankTransaction
+from autopilot.billomat import (
+    BillomatClient,
+    BillomatError,
+    BillomatNotFoundError,
+    BillomatValidationError,
+    InvoiceStatus,
+    PaymentType,
+    certainly_not_executed,
+)
+from autopilot.notifications import AccountingNotifier
+from autopilot.workflow_state import WorkflowStore
+
+from .matching import (
+    ClientFacts,
+    Decision,
+    OpenInvoice,
+    PayerRule,
+    ReferenceFinder,
+    Rule,
+    decide,
+    format_amount,
+)
+
+log = logging.getLogger("autopilot.bank_payment")
+
+STATE = "state"
+REVIEW_PARTITION = "review"
+PAYMENT_REFUSED = "payment_refused"
+COMMENT_TEXT_LIMIT = 80
+
+
+def checkpoint_key(transaction: BankTransaction) -> str:
+    """The workflow-table partition of one transaction."""
+    return f"banktx#{transaction.reference}"
+
+
+def review_key(transaction: BankTransaction) -> str:
+    """The sort key of a transaction's review item (review items sort by booking date)."""
+    return f"{transaction.booking_date.isoformat()}#{transaction.reference}"
+
+
+def payment_marker(transaction: BankTransaction) -> str:
+    """What our payment comments end with; the look-up for a possibly booked payment."""
+    return f"[{transaction.reference}]"
+
+
+def payment_comment(transaction: BankTransaction) -> str:
+    """The Billomat payment comment: payer, remittance text, bank reference, our marker."""
+    parts = [f"Überweisung von {transaction.counterparty.name or 'unbekannt'}"]
+    if transaction.remittance_information:
+        text = transaction.remittance_information
+        if len(text) > COMMENT_TEXT_LIMIT:
+            text = text[: COMMENT_TEXT_LIMIT - 1] + "…"
+        parts.append(f"„{text}“")
+    if transaction.bank_reference:
+        parts.append(f"Bank-Ref. {transaction.bank_reference}")
+    parts.append(payment_marker(transaction))
+    return " · ".join(parts)
+
+
+class PaymentRefused(Exception):
+    """Billomat refused a payment of the plan; nothing was booked by that request."""
+
+    def __init__(self, booking: dict[str, Any], error: BillomatValidationError) -> None:
+        reasons = "; ".join(error.messages) or error.message
+        number = booking["invoice_number"]
+        super().__init__(f"Billomat lehnte die Zahlung auf {number} ab: {reasons}")
+        self.booking = booking
+
+
+@dataclass(frozen=True)
+class TransactionOutcome:
+    """What happened to one transaction (small: it is the idempotency record's result)."""
+
+    transaction: str
+    status: str
+    """booked | review | ignored"""
+    rule: str | None = None
+    payments: tuple[dict[str, Any], ...] = ()
+    reason: str | None = None
+    review_key: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in self.__dict__.items()
+            if value not in (None, ())
+        }
+
+
+# -------------------------------------------------------------------------------------------
+# Candidates and payers, cached for one batch
+# -------------------------------------------------------------------------------------------
+
+
+class CandidateInvoices:
+    """The OPEN and OVERDUE invoices, loaded once per batch and kept current while booking."""
+
+    def __init__(self, billomat: BillomatClient) -> None:
+        self._billomat = billomat
+        self._invoices: dict[int, OpenInvoice] | None = None
+        self._finder: ReferenceFinder | None = None
+
+    def all(self) -> list[OpenInvoice]:
+        """Every candidate (one request per 1,000 invoices, on first use only)."""
+        if self._invoices is None:
+            listed = self._billomat.iter_invoices(
+                status=[InvoiceStatus.OPEN, InvoiceStatus.OVERDUE]
+            )
+            self._invoices = {
+                invoice.id: OpenInvoice.from_billomat(invoice)
+                for invoice in listed
+                if invoice.invoice_number
+            }
+            log.info("loaded %d open invoices", len(self._invoices))
+        return list(self._invoices.values())
+
+    def finder(self) -> ReferenceFinder:
+        """The number finder over the current candidates."""
+        if self._finder is None:
+            self._finder = ReferenceFinder(self.all())
+        return self._finder
+
+    def booked(self, invoice_id: int, amount: Decimal, mark_paid: bool) -> None:
+        """Account for a payment booked in this batch (the next transfer sees the rest)."""
+        if self._invoices is None or invoice_id not in self._invoices:
+            return
+        invoice = self._invoices[invoice_id]
+        rest = invoice.open_amount - amount
+        if mark_paid or rest <= 0:
+            del self._invoices[invoice_id]
+        else:
+            self._invoices[invoice_id] = OpenInvoice(**{**invoice.__dict__, "open_amount": rest})
+        self._finder = None
+
+
+class KnownPayers:
+    """Payer facts for rule 4: IBANs remembered in the workflow table, clients from Billomat."""
+
+    def __init__(self, store: WorkflowStore, billomat: BillomatClient) -> None:
+        self._store = store
+        self._billomat = billomat
+        self._clients: dict[int, ClientFacts | None] = {}
+
+    def clients_for_iban(self, iban: str) -> frozenset[int]:
+        item = self._store.get(f"payer#{iban}", "clients") or {}
+        return frozenset(int(client_id) for client_id in item.get("client_ids", []))
+
+    def client(self, client_id: int) -> ClientFacts | None:
+        if client_id not in self._clients:
+            try:
+                found = self._billomat.get_client(client_id)
+            except BillomatNotFoundError:
+                self._clients[client_id] = None
+            else:
+                self._clients[client_id] = ClientFacts(
+                    id=found.id,
+                    name=found.name,
+                    first_name=found.first_name,
+                    last_name=found.last_name,
+                    bank_iban=found.bank_iban,
+                )
+        return self._clients[client_id]
+
+    def remember(self, iban: str, client_id: int) -> None:
+        """Note that ``iban`` paid for ``client_id`` (after a booking by invoice number)."""
+        known = self.clients_for_iban(iban)
+        if client_id in known:
+            return
+        self._store.put(f"payer#{iban}", "clients", {"client_ids": sorted(known | {client_id})})
+        log.info("remembered payer IBAN for client %s", client_id)
+
+
+# -------------------------------------------------------------------------------------------
+# The workflow
+# -------------------------------------------------------------------------------------------
+
+
+def _plan(decision: Decision) -> dict[str, Any]:
+    """The decision as stored in the checkpoint (plain values)."""
+    return {
+        "rule": decision.rule.value,
+        "bookings": [
+            {
+                "invoice_id": booking.invoice_id,
+                "invoice_number": booking.invoice_number,
+                "amount": str(booking.amount),
+                "mark_paid": booking.mark_paid,
+            }
+            for booking in decision.bookings
+        ],
+        "reason": decision.reason.value if decision.reason else None,
+        "message": decision.message,
+        "candidates": [_candidate(invoice) for invoice in decision.candidates],
+    }
+
+
+def _candidate(invoice: OpenInvoice) -> dict[str, Any]:
+    return {
+        "invoice_id": invoice.id,
+        "invoice_number": invoice.number,
+        "open_amount": str(invoice.open_amount),
+        "currency": invoice.currency,
+        "client_id": invoice.client_id,
+    }
+
+
+def _summary(transaction: BankTransaction) -> dict[str, Any]:
+    """The transfer as a person reads it on the review list."""
+    return {
+        "source": transaction.source,
+        "transaction_id": transaction.transaction_id,
+        "booking_date": transaction.booking_date.isoformat(),
+        "amount": str(transaction.amount),
+        "currency": transaction.currency,
+        "direction": transaction.direction.value,
+        "payer": transaction.counterparty.name,
+        "payer_iban": transaction.counterparty.iban,
+        "remittance_information": transaction.remittance_information,
+        "end_to_end_id": transaction.end_to_end_id,
+        "creditor_reference": transaction.creditor_reference,
+        "bank_reference": transaction.bank_reference,
+    }
+
+
+@dataclass
+class BankPaymentBooking:
+    """Runs the workflow for the transactions of one batch (or one import)."""
+
+    billomat: BillomatClient
+    store: WorkflowStore
+    notifier: AccountingNotifier
+    payer_rule: PayerRule = PayerRule.IBAN_OR_NAME
+    candidates: CandidateInvoices = field(init=False)
+    payers: KnownPayers = field(init=False)
+    review_keys: list[str] = field(default_factory=list)
+    """Review items of this batch; accounting hears about them in :meth:`notify_reviews`."""
+
+    def __post_init__(self) -> None:
+        self.candidates = CandidateInvoices(self.billomat)
+        self.payers = KnownPayers(self.store, self.billomat)
+
+    def _save(self, transaction: BankTransaction, **changes: Any) -> dict[str, Any]:
+        return self.store.update(checkpoint_key(transaction), STATE, changes)
+
+    def run(self, transaction: BankTransaction) -> TransactionOutcome:
+        """Book ``transaction`` or put it on review (idempotent: safe to call again any time)."""
+        state = self.store.get(checkpoint_key(transaction), STATE) or {}
+        if state.get("status") in {"booked", "review", "ignored"}:
+            return self._outcome(transaction, state)
+        if not transaction.is_booked_credit:
+            reason = f"{transaction.direction.value} {transaction.status.value}"
+            state = self._save(transaction, status="ignored", reason=reason)
+            return self._outcome(transaction, state)
+
+        plan = state.get("plan")
+        if plan is None:
+            decision = decide(
+                transaction,
+                self.candidates.all(),
+                self.payers,
+                self.payer_rule,
+                finder=self.candidates.finder(),
+            )
+            plan = _plan(decision)
+            log.info("decided %s: %s", transaction.reference, decision.rule.value)
+            state = self._save(
+                transaction,
+                plan=plan,
+                bank_transaction=transaction.as_message(),
+                decided_at=int(time.time()),
+            )
+        if plan["rule"] == Rule.REVIEW.value:
+            return self._review(transaction, plan["reason"], plan["message"], plan["candidates"])
+
+        payments: list[dict[str, Any]] = []
+        for booking in plan["bookings"]:
+            try:
+                payments.append(self._book(transaction, booking))
+            except PaymentRefused as refused:
+                return self._review(
+                    transaction, PAYMENT_REFUSED, str(refused), plan["candidates"], payments
+                )
+        if plan["rule"] != Rule.PAYER_AMOUNT.value:
+            self._remember_payer(transaction, plan["candidates"])
+        state = self._save(transaction, status="booked", payments=payments)
+        return self._outcome(transaction, state)
+
+    # -- steps -------------------------------------------------------------------------------
+    def _book(self, transaction: BankTransaction, booking: dict[str, Any]) -> dict[str, Any]:
+        pk = checkpoint_key(transaction)
+        invoice_id = int(booking["invoice_id"])
+        sk = f"payment#{invoice_id}"
+        amount = Decimal(str(booking["amount"]))
+        mark_paid = bool(booking["mark_paid"])
+        done = {**booking, "invoice_id": invoice_id}
+        step = self.store.get(pk, sk) or {}
+        if step.get("payment_id") is not None:
+            return {**done, "payment_id": int(step["payment_id"])}
+        if step.get("started"):
+            marker = payment_marker(transaction)
+            for payment in self.billomat.iter_invoice_payments(invoice_id=invoice_id):
+                if payment.comment and marker in payment.comment:
+                    log.info("found payment %s booked by an earlier attempt", payment.id)
+                    self.store.update(pk, sk, {"payment_id": payment.id})
+                    self.candidates.booked(invoice_id, amount, mark_paid)
+                    return {**done, "payment_id": payment.id}
+        self.store.update(pk, sk, {"started": int(time.time())})
+        try:
+            payment = self.billomat.book_payment(
+                invoice_id=invoice_id,
+                amount=amount,
+                date=transaction.booking_date,
+                type=PaymentType.BANK_TRANSFER,
+                comment=payment_comment(transaction),
+                mark_invoice_as_paid=mark_paid,
+            )
+        except BillomatValidationError as error:
+            self.store.update(pk, sk, {"started": None, "refused": str(error)})
+            raise PaymentRefused(booking, error) from error
+        except BillomatError as error:
+            if certainly_not_executed(error):
+                self.store.update(pk, sk, {"started": None})
+            raise
+        self.store.update(pk, sk, {"payment_id": payment.id})
+        self.candidates.booked(invoice_id, amount, mark_paid)
+        return {**done, "payment_id": payment.id}
+
+    def _remember_payer(
+        self, transaction: BankTransaction, candidates: Sequence[dict[str, Any]]
+    ) -> None:
+        iban = transaction.counterparty.iban
+        clients = {c["client_id"] for c in candidates if c.get("client_id") is not None}
+        if iban and len(clients) == 1:
+            self.payers.remember(iban, int(clients.pop()))
+
+    def _review(
+        self,
+        transaction: BankTransaction,
+        reason: str,
+        message: str,
+        candidates: Sequence[dict[str, Any]],
+        booked: Sequence[dict[str, Any]] = (),
+    ) -> TransactionOutcome:
+        key = review_key(transaction)
+        if self.store.get(REVIEW_PARTITION, key) is None:
+            self.store.put(
+                REVIEW_PARTITION,
+                key,
+                {
+                    "reason": reason,
+                    "message": message,
+                    "transaction": _summary(transaction),
+                    "candidates": list(candidates),
+                    "booked": list(booked),
+                    "created_at": int(time.time()),
+                    "notified": False,
+                },
+            )
+        state = self._save(
+            transaction, status="review", reason=reason, review_key=key, payments=list(booked)
+        )
+        log.info("%s needs review: %s", transaction.reference, reason)
+        return self._outcome(transaction, state)
+
+    def _outcome(self, transaction: BankTransaction, state: dict[str, Any]) -> TransactionOutcome:
+        plan = state.get("plan") or {}
+        payments = tuple(
+            {**p, "invoice_id": int(p["invoice_id"]), "payment_id": int(p["payment_id"])}
+            for p in state.get("payments") or []
+        )
+        return TransactionOutcome(
+            transaction=transaction.reference,
+            status=str(state["status"]),
+            rule=plan.get("rule"),
+            payments=payments,
+            reason=state.get("reason"),
+            review_key=state.get("review_key"),
+        )
+
+    # -- review list -------------------------------------------------------------------------
+    def note_outcome(self, outcome: dict[str, Any]) -> None:
+        """Remember a review outcome of this batch for the batch's notice."""
+        key = outcome.get("review_key")
+        if outcome.get("status") == "review" and key and key not in self.review_keys:
+            self.review_keys.append(str(key))
+
+    def notify_reviews(self) -> int:
+        """One notice to accounting about this batch's new review items; returns how many."""
+        pending = []
+        for key in self.review_keys:
+            item = self.store.get(REVIEW_PARTITION, key)
+            if item is not None and not item.get("notified"):
+                pending.append(item)
+        if pending:
+            subject, lines = review_notice(pending)
+            self.notifier.notify(subject, lines)
+            for item in pending:
+                self.store.update(REVIEW_PARTITION, str(item["sk"]), {"notified": True})
+        self.review_keys.clear()
+        return len(pending)
+
+    def review_list(self) -> list[dict[str, Any]]:
+        """Every review item, oldest booking date first."""
+        return [
+            {"key": item["sk"], **{k: v for k, v in item.items() if k not in {"pk", "sk"}}}
+            for item in self.store.query(REVIEW_PARTITION)
+        ]
+
+
+def review_notice(items: Iterable[dict[str, Any]]) -> tuple[str, list[str]]:
+    """Subject and lines of the accounting notice about review items (short, German)."""
+    entries = list(items)
+    if len(entries) == 1:
+        tx = entries[0]["transaction"]
+        amount = format_amount(Decimal(str(tx["amount"])), tx["currency"])
+        subject = f"Zahlungseingang prüfen: {amount} von {tx.get('payer') or 'unbekannt'}"
+    else:
+        subject = f"{len(entries)} Zahlungseingänge prüfen"
+    lines = ["Diese Zahlungseingänge wurden nicht automatisch in Billomat gebucht:", ""]
+    for entry in entries:
+        lines.extend(_notice_entry(entry))
+        lines.append("")
+    lines.append("Bitte von Hand zuordnen und in Billomat buchen.")
+    return subject, lines
+
+
+def _notice_entry(entry: dict[str, Any]) -> list[str]:
+    tx = entry["transaction"]
+    amount = format_amount(Decimal(str(tx["amount"])), tx["currency"])
+    day = ".".join(reversed(str(tx["booking_date"]).split("-")))
+    payer = tx.get("payer") or "unbekannter Zahler"
+    lines = [f"• {day} · {amount} · {payer}"]
+    if tx.get("remittance_information"):
+        lines.append(f"  Verwendungszweck: {tx['remittance_information']}")
+    lines.append(f"  Grund: {entry['message']}")
+    candidates = entry.get("candidates") or []
+    if candidates:
+        listed = ", ".join(
+            f"{c['invoice_number']} ({format_amount(Decimal(str(c['open_amount'])), c['currency'])}"
+            " offen)"
+            for c in candidates[:5]
+        )
+        lines.append(f"  Infrage kommt: {listed}")
+    for payment in entry.get("booked") or []:
+        lines.append(
+            f"  Bereits gebucht: {payment['invoice_number']} "
+            f"{format_amount(Decimal(str(payment['amount'])), tx['currency'])}"
+        )
+    return lines

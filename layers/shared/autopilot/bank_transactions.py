@@ -1,0 +1,305 @@
+"""Bank transactions: the one `bank-transaction/v1` model every bank input becomes.
+
+The bank_payment worker consumes only this model (reference/webhooks.md §4.5). Each input is an
+adapter: :func:`from_bank_json` reads our own documented JSON
+(``POST /webhooks/bank/transactions``), :func:`from_qonto` reads Qonto's ``v1/transactions``
+webhook, and ``autopilot.camt053`` reads camt.053 statements. :meth:`BankTransaction.as_message`
+gives the schema's JSON back, so the queue message is the documented format.
+
+Rules of the schema: ``amount`` is a positive decimal string with at most two decimals and
+``direction`` says credit or debit; dates are ISO dates; ``(source, transaction_id)`` identifies a
+transaction for ever (it is the exactly-once key of the payment booking); IBANs are stored without
+spaces in upper case; an end-to-end id of ``NOTPROVIDED`` means none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from autopilot.money import parse_amount, to_cents
+
+SCHEMA: Literal["bank-transaction/v1"] = "bank-transaction/v1"
+BERLIN = ZoneInfo("Europe/Berlin")
+MAX_AMOUNT = Decimal("1000000000")
+
+_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Direction(StrEnum):
+    """Money in (credit) or out (debit) of our account."""
+
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
+class TransactionStatus(StrEnum):
+    """Whether the bank has booked the transaction; only booked credits become payments."""
+
+    BOOKED = "booked"
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+class QontoEventIgnored(ValueError):
+    """A well-formed Qonto delivery that is not about a transaction (another event type)."""
+
+
+def normalize_iban(value: str) -> str:
+    """An IBAN without spaces, in upper case; ValueError when it does not look like one."""
+    compact = re.sub(r"[\s-]", "", value).upper()
+    if not _IBAN_SHAPE.match(compact):
+        raise ValueError(f"{value!r} is not an IBAN")
+    return compact
+
+
+def iban_checksum_ok(iban: str) -> bool:
+    """True when ``iban`` (compact, upper case) passes the ISO 13616 mod-97 check."""
+    if not _IBAN_SHAPE.match(iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    return int(digits) % 97 == 1
+
+
+def _optional_text(value: object) -> object:
+    """Trimmed text; blank becomes None; control characters (line breaks) become spaces."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("expected text")
+    text = " ".join(_CONTROL_CHARACTERS.sub(" ", value).split())
+    return text or None
+
+
+def _at_most(limit: int) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None and len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+
+    return AfterValidator(check)
+
+
+def _optional_iban(value: object) -> object:
+    cleaned = _optional_text(value)
+    return None if cleaned is None else normalize_iban(str(cleaned))
+
+
+def _end_to_end_id(value: object) -> object:
+    cleaned = _optional_text(value)
+    if cleaned is None or str(cleaned).upper() == "NOTPROVIDED":
+        return None
+    return cleaned
+
+
+def _amount(value: object) -> Decimal:
+    if not isinstance(value, str | int | float | Decimal) or isinstance(value, bool):
+        raise ValueError('expected a decimal string such as "123.89"')
+    amount = parse_amount(value)
+    if amount != to_cents(amount):
+        raise ValueError("an amount has at most two decimals")
+    if amount <= 0:
+        raise ValueError("amount must be greater than 0 (the direction says credit or debit)")
+    if amount >= MAX_AMOUNT:
+        raise ValueError("amount is implausibly large")
+    return to_cents(amount)
+
+
+def _currency(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip().upper()
+    return value
+
+
+def _identifier(value: str) -> str:
+    if value != value.strip() or _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain surrounding spaces or control characters")
+    return value
+
+
+OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
+OptionalIban = Annotated[str | None, BeforeValidator(_optional_iban)]
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+Currency = Annotated[str, BeforeValidator(_currency), Field(pattern=r"^[A-Z]{3}$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_identifier)]
+
+
+class Counterparty(BaseModel):
+    """The other side of the transfer: for a credit, the payer."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: Annotated[OptionalText, _at_most(200)] = None
+    iban: OptionalIban = None
+    bic: OptionalText = None
+
+
+class BankTransaction(BaseModel):
+    """One bank transaction in the `bank-transaction/v1` schema (reference/webhooks.md §4.5)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    schema_name: Literal["bank-transaction/v1"] = Field(default=SCHEMA, alias="schema")
+    source: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
+    """Where it came from: ``qonto``, ``camt053``, or the sender's own name (``fints``, …)."""
+    transaction_id: Identifier
+    """Unique and stable per source; with ``source`` the exactly-once key."""
+    account_iban: OptionalIban = None
+    """Our account the money moved on."""
+    status: TransactionStatus
+    direction: Direction
+    amount: Amount
+    currency: Currency
+    booking_date: dt.date
+    value_date: dt.date | None = None
+    counterparty: Counterparty = Field(default_factory=Counterparty)
+    remittance_information: Annotated[OptionalText, _at_most(2000)] = None
+    """The free remittance text (Verwendungszweck)."""
+    end_to_end_id: Annotated[str | None, BeforeValidator(_end_to_end_id)] = None
+    creditor_reference: OptionalText = None
+    """Structured creditor reference (ISO 11649 ``RF…``), when the payer used one."""
+    mandate_id: OptionalText = None
+    bank_reference: OptionalText = None
+    """The bank's own reference (camt ``AcctSvcrRef``, Qonto ``transaction_id``)."""
+    raw_ref: OptionalText = None
+
+    @property
+    def reference(self) -> str:
+        """``<source>:<transaction_id>``: how logs, checkpoints and Billomat comments name it."""
+        return f"{self.source}:{self.transaction_id}"
+
+    @property
+    def is_booked_credit(self) -> bool:
+        """Only booked incoming money can pay an invoice."""
+        return self.direction is Direction.CREDIT and self.status is TransactionStatus.BOOKED
+
+    def as_message(self) -> dict[str, Any]:
+        """The schema's JSON (``schema`` key included), as queued for the worker."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def from_bank_json(data: Any) -> BankTransaction:
+    """Our own `bank-transaction/v1` JSON; raises ``pydantic.ValidationError`` naming bad fields."""
+    if isinstance(data, Mapping) and "schema" not in data:
+        # A missing schema is refused like a wrong one (the Literal check names the field).
+        data = {**data, "schema": None}
+    return BankTransaction.model_validate(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Qonto (reference/webhooks.md §4.2)
+# --------------------------------------------------------------------------------------------
+
+QONTO_TRANSACTION_EVENT = "v1/transactions"
+_QONTO_STATUS = {
+    "completed": TransactionStatus.BOOKED,
+    "pending": TransactionStatus.PENDING,
+    "declined": TransactionStatus.REJECTED,
+    "reversed": TransactionStatus.REJECTED,
+}
+
+
+def _berlin_date(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(BERLIN).date()
+
+
+def _qonto_payer_iban(transfer: Mapping[str, Any]) -> str | None:
+    """The payer IBAN when Qonto gives one (format ``iban``, or a value that is a valid IBAN)."""
+    number = transfer.get("counterparty_account_number")
+    if not isinstance(number, str) or not number:
+        return None
+    try:
+        iban = normalize_iban(number)
+    except ValueError:
+        return None
+    declared = str(transfer.get("counterparty_account_number_format") or "").lower()
+    return iban if declared == "iban" or iban_checksum_ok(iban) else None
+
+
+# Where our field names come from in a Qonto event (for error messages).
+_QONTO_FIELDS = {
+    "transaction_id": "data.id",
+    "amount": "data.amount",
+    "currency": "data.currency",
+    "direction": "data.side",
+    "booking_date": "data.settled_at",
+    "counterparty": "data.label",
+    "remittance_information": "data.reference",
+    "bank_reference": "data.transaction_id",
+}
+
+
+def from_qonto(event: Any) -> BankTransaction:
+    """A Qonto ``v1/transactions`` event as a bank transaction.
+
+    Raises ``QontoEventIgnored`` for other event types and ``ValueError`` naming the Qonto
+    field for a malformed one. Qonto's ``data.id`` (a UUID) is the transaction id, its
+    ``transaction_id`` the bank reference; the booking date is ``settled_at`` in Berlin time.
+    (Plain checks instead of pydantic models for the envelope: the intake must start fast.)
+    """
+    if not isinstance(event, Mapping):
+        raise ValueError("body: a Qonto event is a JSON object")
+    kind = event.get("type")
+    if kind != QONTO_TRANSACTION_EVENT:
+        if isinstance(kind, str):
+            raise QontoEventIgnored(f"event type {kind} is not a transaction")
+        raise ValueError("type: missing")
+    data = event.get("data")
+    if not isinstance(data, Mapping):
+        raise ValueError("data: missing")
+    moment_text = data.get("settled_at") or data.get("emitted_at")
+    try:
+        moment = dt.datetime.fromisoformat(str(moment_text))
+    except ValueError:
+        raise ValueError("data.settled_at: a transaction needs a settlement time") from None
+    amount = data.get("amount")
+    cents = data.get("amount_cents")
+    if isinstance(cents, int) and not isinstance(cents, bool):
+        amount = Decimal(cents) / 100
+    given = data.get("transfer")
+    transfer: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    status = _QONTO_STATUS.get(str(data.get("status") or "").lower(), TransactionStatus.PENDING)
+    fields = {
+        "source": "qonto",
+        "transaction_id": data.get("id"),
+        "status": status,
+        "direction": data.get("side"),
+        "amount": amount,
+        "currency": data.get("currency"),
+        "booking_date": _berlin_date(moment),
+        "value_date": _berlin_date(moment),
+        "counterparty": {
+            "name": data.get("clean_counterparty_name") or data.get("label"),
+            "iban": _qonto_payer_iban(transfer),
+            "bic": transfer.get("counterparty_bank_identifier"),
+        },
+        "remittance_information": data.get("reference"),
+        "bank_reference": data.get("transaction_id"),
+    }
+    try:
+        return BankTransaction.model_validate(fields)
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(
+                f"{_QONTO_FIELDS.get(str(problem['loc'][0]), 'data')}: {problem['msg']}"
+                for problem in exc.errors(include_url=False)
+            )
+        ) from None

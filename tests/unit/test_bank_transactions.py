@@ -1,0 +1,293 @@
+"""The bank-transaction/v1 model and its adapters (our JSON, Qonto)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from autopilot.bank_transactions import (
+    BankTransaction,
+    Direction,
+    QontoEventIgnored,
+    TransactionStatus,
+    from_bank_json,
+    from_qonto,
+    iban_checksum_ok,
+    normalize_iban,
+)
+
+# reference/webhooks.md §4.5
+SCHEMA_EXAMPLE: dict[str, Any] = {
+    "schema": "bank-transaction/v1",
+    "source": "qonto",
+    "account_iban": "DE02120300000000202051",
+    "transaction_id": "muster-gmbh-1234",
+    "status": "booked",
+    "direction": "credit",
+    "amount": "123.89",
+    "currency": "EUR",
+    "booking_date": "2025-01-20",
+    "value_date": "2025-01-20",
+    "counterparty": {
+        "name": "Muster GmbH",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+    },
+    "remittance_information": "Rechnung RE-2025-0012 vom 15.01.2025",
+    "end_to_end_id": "RE-2025-0012",
+    "creditor_reference": None,
+    "mandate_id": None,
+    "bank_reference": "2025012012345678",
+    "raw_ref": "s3://bucket/original-payload",
+}
+
+# reference/webhooks.md §4.2
+QONTO_FIXTURE: dict[str, Any] = {
+    "id": "3f0c7c1e-0000-4000-8000-000000000001",
+    "subscription_id": "3f0c7c1e-0000-4000-8000-000000000002",
+    "organization_id": "3f0c7c1e-0000-4000-8000-000000000003",
+    "type": "v1/transactions",
+    "created_at": "2025-01-20T08:15:00Z",
+    "data": {
+        "event": "created",
+        "id": "3f0c7c1e-0000-4000-8000-000000000004",
+        "transaction_id": "muster-gmbh-1234",
+        "amount": 123.89,
+        "currency": "EUR",
+        "side": "credit",
+        "operation_type": "transfer",
+        "status": "completed",
+        "label": "Muster GmbH",
+        "clean_counterparty_name": "Muster GmbH",
+        "reference": "RE-2025-0012 Kd-Nr 4711",
+        "settled_at": "2025-01-20T08:14:00Z",
+        "emitted_at": "2025-01-20T08:14:00Z",
+        "bank_account_id": "3f0c7c1e-0000-4000-8000-000000000005",
+        "transfer": {
+            "counterparty_account_number": "DE89370400440532013000",
+            "counterparty_account_number_format": "iban",
+            "counterparty_bank_identifier": "COBADEFFXXX",
+            "counterparty_bank_identifier_format": "bic",
+        },
+    },
+}
+
+
+def with_changes(**changes: Any) -> dict[str, Any]:
+    return {**SCHEMA_EXAMPLE, **changes}
+
+
+def problem_fields(error: ValidationError) -> set[str]:
+    return {".".join(str(part) for part in problem["loc"]) for problem in error.errors()}
+
+
+# -- our own JSON --------------------------------------------------------------------------
+
+
+def test_schema_example_becomes_a_booked_credit() -> None:
+    transaction = from_bank_json(SCHEMA_EXAMPLE)
+    assert transaction.reference == "qonto:muster-gmbh-1234"
+    assert transaction.amount == Decimal("123.89")
+    assert transaction.direction is Direction.CREDIT
+    assert transaction.status is TransactionStatus.BOOKED
+    assert transaction.is_booked_credit
+    assert transaction.booking_date == dt.date(2025, 1, 20)
+    assert transaction.counterparty.iban == "DE89370400440532013000"
+    assert transaction.end_to_end_id == "RE-2025-0012"
+
+
+def test_message_is_the_documented_json_again() -> None:
+    message = from_bank_json(SCHEMA_EXAMPLE).as_message()
+    assert message == SCHEMA_EXAMPLE
+    assert from_bank_json(message) == from_bank_json(SCHEMA_EXAMPLE)
+
+
+@pytest.mark.parametrize("value", ["NOTPROVIDED", "notprovided", " NOTPROVIDED ", "", None])
+def test_end_to_end_id_notprovided_means_none(value: str | None) -> None:
+    assert from_bank_json(with_changes(end_to_end_id=value)).end_to_end_id is None
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [("119", "119.00"), ("119.5", "119.50"), (119, "119.00"), (Decimal("0.01"), "0.01")],
+)
+def test_amount_is_kept_as_cents(amount: Any, expected: str) -> None:
+    transaction = from_bank_json(with_changes(amount=amount))
+    assert transaction.as_message()["amount"] == expected
+
+
+@pytest.mark.parametrize("amount", ["0", "0.00", "-5.00", "1.234", "12,50", "abc", True, None])
+def test_amount_must_be_positive_cents(amount: Any) -> None:
+    with pytest.raises(ValidationError) as error:
+        from_bank_json(with_changes(amount=amount))
+    assert "amount" in problem_fields(error.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("direction", "in"),
+        ("status", "done"),
+        ("currency", "EURO"),
+        ("booking_date", "20.01.2025"),
+        ("transaction_id", ""),
+        ("transaction_id", " tx-1"),
+        ("source", "Qonto Bank"),
+        ("account_iban", "not an iban"),
+    ],
+)
+def test_bad_fields_are_named(field: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as error:
+        from_bank_json(with_changes(**{field: value}))
+    assert field in problem_fields(error.value)
+
+
+def test_schema_must_be_declared() -> None:
+    data = dict(SCHEMA_EXAMPLE)
+    del data["schema"]
+    with pytest.raises(ValidationError) as missing:
+        from_bank_json(data)
+    assert "schema" in problem_fields(missing.value)
+    with pytest.raises(ValidationError):
+        from_bank_json(with_changes(schema="bank-transaction/v2"))
+
+
+def test_ibans_and_currency_are_normalised() -> None:
+    transaction = from_bank_json(
+        with_changes(
+            currency="eur",
+            counterparty={"name": " Muster  GmbH ", "iban": "de89 3704 0044 0532 0130 00"},
+        )
+    )
+    assert transaction.currency == "EUR"
+    assert transaction.counterparty.iban == "DE89370400440532013000"
+    assert transaction.counterparty.name == "Muster GmbH"
+
+
+def test_line_breaks_in_the_remittance_become_spaces() -> None:
+    transaction = from_bank_json(with_changes(remittance_information="Rechnung\nRE 1042\r\n"))
+    assert transaction.remittance_information == "Rechnung RE 1042"
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
+    assert from_bank_json(with_changes(category="sales")).amount == Decimal("123.89")
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**11 - 1),
+    transaction_id=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40
+    ),
+)
+def test_any_valid_transaction_survives_the_queue(cents: int, transaction_id: str) -> None:
+    amount = Decimal(cents) / 100
+    original = from_bank_json(with_changes(amount=str(amount), transaction_id=transaction_id))
+    again = BankTransaction.model_validate(original.as_message())
+    assert again == original
+    assert again.amount == amount
+
+
+def test_iban_helpers() -> None:
+    assert normalize_iban("gb29 nwbk 6016 1331 9268 19") == "GB29NWBK60161331926819"
+    assert iban_checksum_ok("DE89370400440532013000")
+    assert not iban_checksum_ok("DE89370400440532013001")
+    with pytest.raises(ValueError, match="not an IBAN"):
+        normalize_iban("1234")
+
+
+# -- Qonto ---------------------------------------------------------------------------------
+
+
+def qonto(**data_changes: Any) -> dict[str, Any]:
+    return {**QONTO_FIXTURE, "data": {**QONTO_FIXTURE["data"], **data_changes}}
+
+
+def test_qonto_fixture_becomes_a_booked_credit() -> None:
+    transaction = from_qonto(QONTO_FIXTURE)
+    assert transaction.source == "qonto"
+    assert transaction.transaction_id == "3f0c7c1e-0000-4000-8000-000000000004"
+    assert transaction.bank_reference == "muster-gmbh-1234"
+    assert transaction.amount == Decimal("123.89")
+    assert transaction.is_booked_credit
+    assert transaction.booking_date == dt.date(2025, 1, 20)
+    assert transaction.counterparty.name == "Muster GmbH"
+    assert transaction.counterparty.iban == "DE89370400440532013000"
+    assert transaction.counterparty.bic == "COBADEFFXXX"
+    assert transaction.remittance_information == "RE-2025-0012 Kd-Nr 4711"
+
+
+def test_qonto_booking_date_is_the_berlin_date() -> None:
+    late = from_qonto(qonto(settled_at="2025-01-20T23:30:00Z"))
+    assert late.booking_date == dt.date(2025, 1, 21)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("completed", TransactionStatus.BOOKED),
+        ("pending", TransactionStatus.PENDING),
+        ("declined", TransactionStatus.REJECTED),
+        ("reversed", TransactionStatus.REJECTED),
+    ],
+)
+def test_qonto_status(status: str, expected: TransactionStatus) -> None:
+    assert from_qonto(qonto(status=status)).status is expected
+
+
+def test_qonto_debit_is_a_debit() -> None:
+    transaction = from_qonto(qonto(side="debit"))
+    assert transaction.direction is Direction.DEBIT
+    assert not transaction.is_booked_credit
+
+
+def test_qonto_amount_cents_win_over_the_float() -> None:
+    assert from_qonto(qonto(amount=123.8899, amount_cents=12389)).amount == Decimal("123.89")
+
+
+def test_qonto_account_number_that_is_no_iban_is_dropped() -> None:
+    transfer = {
+        "counterparty_account_number": "12345678",
+        "counterparty_account_number_format": "x",
+    }
+    assert from_qonto(qonto(transfer=transfer)).counterparty.iban is None
+
+
+def test_other_qonto_events_are_ignored() -> None:
+    with pytest.raises(QontoEventIgnored):
+        from_qonto({**QONTO_FIXTURE, "type": "v1/cards"})
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"type": "v1/transactions", "data": {"id": "x"}}, "data.settled_at"),
+        ({"type": "v1/transactions"}, "data"),
+        ({"data": {}}, "type"),
+        ([], "body"),
+    ],
+)
+def test_malformed_qonto_event_is_refused(event: Any, field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field}:"):
+        from_qonto(event)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"amount": -5}, "data.amount"),
+        ({"side": "sideways"}, "data.side"),
+        ({"currency": "Euro"}, "data.currency"),
+        ({"id": ""}, "data.id"),
+    ],
+)
+def test_bad_qonto_fields_are_named_as_qonto_names_them(
+    changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=field):
+        from_qonto(qonto(**changes))
