@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,86 +35,13 @@ for _path in [ROOT, ROOT / "layers/shared", *sorted((ROOT / "functions").iterdir
     if _path.is_dir() and str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from local.demo_data import seed_open_invoices  # noqa: E402
+
 LABELLED = ROOT / "tests/data/bank_transactions_labelled.json"
 BANK_ROUTE = "/webhooks/bank/transactions"
 QONTO_ROUTE = "/webhooks/qonto/transactions"
 TARGET_PRECISION = Decimal(1)
 TARGET_RECALL = Decimal("0.95")
-
-
-# ---------------------------------------------------------------------------------------------
-# Seeding open invoices (events/bank/_seed_open_invoices.json, the labelled set's context)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Seeded:
-    """Ids of what was seeded: clients by ``ref``, invoices by number."""
-
-    clients: dict[str, int] = field(default_factory=dict)
-    invoices: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def numbers(self) -> dict[int, str]:
-        return {invoice_id: number for number, invoice_id in self.invoices.items()}
-
-
-def split_invoice_number(number: str) -> tuple[str, int, int]:
-    """``RE1042`` → (``RE``, 1042, 0); ``RE-2026-0012`` → (``RE-2026-``, 12, 4)."""
-    digits = len(number) - len(number.rstrip("0123456789"))
-    if digits == 0:
-        raise ValueError(f"invoice number {number!r} must end in digits")
-    tail = number[-digits:]
-    return number[:-digits], int(tail), len(tail) if tail.startswith("0") else 0
-
-
-def seed_open_invoices(sandbox: Any, spec: Mapping[str, Any]) -> Seeded:
-    """Seed ``spec``'s clients and invoices into a ``BillomatSandbox`` (no HTTP, no quota).
-
-    Invoices are GROSS with one 19 % position of ``gross``; ``number`` is kept exactly;
-    ``status`` (default OPEN) may be OVERDUE, PAID or CANCELED; ``paid`` books a payment first.
-    """
-    seeded = Seeded()
-    for client in spec["clients"]:
-        fields = {key: value for key, value in client.items() if key != "ref"}
-        seeded.clients[client["ref"]] = int(sandbox.seed("clients", fields)["id"])
-    for invoice in spec["invoices"]:
-        prefix, number, length = split_invoice_number(invoice["number"])
-        values: dict[str, Any] = {
-            "client_id": seeded.clients[invoice["client"]],
-            "number_pre": prefix,
-            "number": number,
-            "number_length": length,
-            "date": invoice["date"],
-            "due_days": invoice.get("due_days", 14),
-            "net_gross": "GROSS",
-            "currency_code": invoice.get("currency", "EUR"),
-            "status": invoice.get("status", "OPEN"),
-            "invoice-items": [
-                {
-                    "title": invoice.get("title", "Leistung"),
-                    "quantity": 1,
-                    "unit_price": invoice["gross"],
-                    "tax_rate": 19,
-                }
-            ],
-        }
-        for key in ("discount_rate", "discount_days", "label"):
-            if key in invoice:
-                values[key] = invoice[key]
-        record = sandbox.seed("invoices", values)
-        seeded.invoices[invoice["number"]] = int(record["id"])
-        if invoice.get("paid"):
-            sandbox.seed(
-                "invoice-payments",
-                {
-                    "invoice_id": record["id"],
-                    "amount": invoice["paid"],
-                    "date": invoice["date"],
-                    "type": "BANK_TRANSFER",
-                },
-            )
-    return seeded
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,24 +1,34 @@
 """Demo records for `make run`: what a real account would already hold when the schedules run.
 
 Only the embedded sandbox gets them, and only when local mode is started with
-`LOCAL_DEMO_DATA=1` (make run does): two overdue invoices for dunning and a monthly recurring
-invoice with action CREATE whose draft the recurring follow-up completes and e-mails.
+`LOCAL_DEMO_DATA=1` (make run does): the open invoices the bank samples in events/bank/ pay,
+two overdue invoices for dunning, and a monthly recurring invoice with action CREATE whose
+draft the recurring follow-up completes and e-mails. `seed_open_invoices` also seeds the
+labelled bank set's context in tests and bench/bank_matching.py.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+
+BANK_SEED = Path(__file__).resolve().parents[1] / "events" / "bank" / "_seed_open_invoices.json"
 
 
 def seed_demo_data(sandbox: Any) -> list[str]:
     """Insert the demo records into ``sandbox``; returns one line per record for the log."""
+    bank = seed_open_invoices(sandbox, json.loads(BANK_SEED.read_text("utf-8")))
+    lines = [f"open invoices for the bank samples: {', '.join(bank.invoices)}"]
     today = sandbox.clock.today()
     late = sandbox.seed(
         "clients", {"name": "Spätzahler KG", "email": "buchhaltung@spaetzahler.example"}
     )
-    lines = [f"client {late['id']} Spätzahler KG"]
+    lines.append(f"client {late['id']} Spätzahler KG")
     for days_overdue, amount in ((26, "480.00"), (9, "119.00")):
         due = today - timedelta(days=days_overdue)
         invoice = sandbox.seed(
@@ -60,3 +70,73 @@ def seed_demo_data(sandbox: Any) -> list[str]:
     created = sandbox.run_due_recurrings()
     lines.append(f"recurring {recurring['id']} (CREATE) produced draft invoice(s) {created}")
     return lines
+
+
+@dataclass
+class Seeded:
+    """Ids of what was seeded: clients by ``ref``, invoices by number."""
+
+    clients: dict[str, int] = field(default_factory=dict)
+    invoices: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def numbers(self) -> dict[int, str]:
+        return {invoice_id: number for number, invoice_id in self.invoices.items()}
+
+
+def split_invoice_number(number: str) -> tuple[str, int, int]:
+    """``RE1042`` → (``RE``, 1042, 0); ``RE-2026-0012`` → (``RE-2026-``, 12, 4)."""
+    digits = len(number) - len(number.rstrip("0123456789"))
+    if digits == 0:
+        raise ValueError(f"invoice number {number!r} must end in digits")
+    tail = number[-digits:]
+    return number[:-digits], int(tail), len(tail) if tail.startswith("0") else 0
+
+
+def seed_open_invoices(sandbox: Any, spec: Mapping[str, Any]) -> Seeded:
+    """Seed ``spec``'s clients and invoices into a ``BillomatSandbox`` (no HTTP, no quota).
+
+    Invoices are GROSS with one 19 % position of ``gross``; ``number`` is kept exactly;
+    ``status`` (default OPEN) may be OVERDUE, PAID or CANCELED; ``paid`` books a payment first.
+    """
+    seeded = Seeded()
+    for client in spec["clients"]:
+        fields = {key: value for key, value in client.items() if key != "ref"}
+        seeded.clients[client["ref"]] = int(sandbox.seed("clients", fields)["id"])
+    for invoice in spec["invoices"]:
+        prefix, number, length = split_invoice_number(invoice["number"])
+        values: dict[str, Any] = {
+            "client_id": seeded.clients[invoice["client"]],
+            "number_pre": prefix,
+            "number": number,
+            "number_length": length,
+            "date": invoice["date"],
+            "due_days": invoice.get("due_days", 14),
+            "net_gross": "GROSS",
+            "currency_code": invoice.get("currency", "EUR"),
+            "status": invoice.get("status", "OPEN"),
+            "invoice-items": [
+                {
+                    "title": invoice.get("title", "Leistung"),
+                    "quantity": 1,
+                    "unit_price": invoice["gross"],
+                    "tax_rate": 19,
+                }
+            ],
+        }
+        for key in ("discount_rate", "discount_days", "label"):
+            if key in invoice:
+                values[key] = invoice[key]
+        record = sandbox.seed("invoices", values)
+        seeded.invoices[invoice["number"]] = int(record["id"])
+        if invoice.get("paid"):
+            sandbox.seed(
+                "invoice-payments",
+                {
+                    "invoice_id": record["id"],
+                    "amount": invoice["paid"],
+                    "date": invoice["date"],
+                    "type": "BANK_TRANSFER",
+                },
+            )
+    return seeded

@@ -213,6 +213,15 @@ def print_billomat_summary(http: httpx.Client) -> None:
             f"    invoice {rem.get('invoice_id')!s:<6} level {rem.get('reminder_level')} "
             f"{rem.get('status')}"
         )
+    review = http.get("/local/review").json()
+    print(f"  bank review list ({review['count']}):")
+    for item in review["review"]:
+        transaction = item.get("transaction") or {}
+        print(
+            f"    {item.get('reason')!s:<22} {transaction.get('amount', '')!s:>9} "
+            f"{transaction.get('currency', '')} {transaction.get('payer') or ''}  "
+            f"{(item.get('message') or '')[:70]}"
+        )
     emails = state.get("emails", [])
     print(f"  e-mails ({len(emails)}):")
     for mail in emails:
@@ -261,6 +270,10 @@ def main() -> int:
         print(f"   Billomat sandbox at {health['billomat_base_url']}")
         print("2. replaying events/ (signed like the real senders)")
         replay_events(http, health["public_base_url"])
+        print("   camt.053 statement events/camt053/statement-sample.xml → /local/imports/camt053")
+        statement = (ROOT / "events" / "camt053" / "statement-sample.xml").read_bytes()
+        imported = http.post("/local/imports/camt053", content=statement)
+        print(f"  {imported.status_code}  {imported.text.strip()[:160]}")
         print("3. waiting for the queue worker")
         health = wait_for_drained_queues(http)
         for name, depth in health["queues"].items():

@@ -37,15 +37,19 @@ INTAKE_HANDLER = "webhooks.app:lambda_handler"
 
 # queue -> worker handler ("package.module:function"); a queue without a worker keeps its
 # messages until the workflow lands (the intake answers 501 for those routes meanwhile).
-QUEUE_WORKERS: dict[str, str] = {"orders": "order_invoice.app:lambda_handler"}
+QUEUE_WORKERS: dict[str, str] = {
+    "orders": "order_invoice.app:lambda_handler",
+    "bank": "bank_payment.app:lambda_handler",
+}
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
 SCHEDULES: dict[str, str | None] = {
     "dunning": "dunning.app:lambda_handler",
     "recurring": "recurring.app:lambda_handler",
     "reporting": "reporting.app:lambda_handler",
 }
-# the camt.053 import handler; None = not built yet.
-CAMT053_IMPORT: str | None = None
+# the camt.053 import handler (S3 upload in AWS, POST /local/imports/camt053 here)
+CAMT053_IMPORT: str | None = "bank_payment.app:import_handler"
+REVIEW_LIST = "bank_payment.app:review_handler"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -240,7 +244,21 @@ class LocalSystem:
         if path == "/local/imports/camt053" and method == "POST":
             if CAMT053_IMPORT is None:
                 return not_built("bank_payment (camt.053 import)")
-            return self._invoke_plain(CAMT053_IMPORT, {"camt053": body.decode("utf-8", "replace")})
+            if not body.strip():
+                return HttpResult.json(
+                    400, {"error": "empty_body", "message": "POST the camt.053 XML or ZIP file"}
+                )
+            # XML as text; anything else (a ZIP) travels base64-encoded, as the handler expects
+            if body.lstrip().startswith(b"<"):
+                upload = body.decode("utf-8", "replace")
+            else:
+                upload = base64.b64encode(body).decode("ascii")
+            result = self._invoke_plain(CAMT053_IMPORT, {"camt053": upload})
+            if json.loads(result.body).get("status") == "rejected":
+                result.status = 400
+            return result
+        if path == "/local/review" and method == "GET":
+            return self._invoke_plain(REVIEW_LIST, {})
         return HttpResult.json(404, {"error": "not_found", "message": f"No route {method} {path}."})
 
     def _invoke_intake(

@@ -26,13 +26,12 @@ from bench.bank_matching import (
     BANK_ROUTE,
     TARGET_PRECISION,
     TARGET_RECALL,
-    Seeded,
     drain_bank_queue,
     post_webhook,
     run_labelled_set,
-    seed_open_invoices,
     signed_bank_delivery,
 )
+from local.demo_data import Seeded, seed_open_invoices
 from local.dev_settings import DEV_WEBHOOK_SECRETS
 from local.lambda_events import LocalLambdaContext, sqs_event
 from local.sample_events import load_delivery

@@ -56,7 +56,8 @@ def test_exact_email_match_ignores_substring_hits(sandbox: BillomatSandbox) -> N
     assert billomat.find_client_by_email("max@example.de") is None
     made = billomat.create_client(ClientDraft(name="Max", email="Max@Example.de"))
     found = billomat.find_client_by_email("max@example.de")
-    assert found is not None and found.id == made.id
+    assert found is not None
+    assert found.id == made.id
 
 
 def test_invoice_life_cycle_with_decimal_amounts(sandbox: BillomatSandbox) -> None:

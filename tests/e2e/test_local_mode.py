@@ -126,6 +126,13 @@ def test_schedules_validate_their_input(http: httpx.Client) -> None:
     assert not_json.status_code == 400
 
 
+def test_malformed_camt053_upload_is_rejected_and_books_nothing(http: httpx.Client) -> None:
+    response = http.post("/local/imports/camt053", content=b"<Document>not a statement")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_camt053"
+    assert http.get("/local/review").json()["count"] == 0
+
+
 def test_unbuilt_schedules_answer_501(http: httpx.Client) -> None:
     from local.server import SCHEDULES
 

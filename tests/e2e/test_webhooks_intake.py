@@ -21,8 +21,6 @@ UNBUILT_ROUTES = [
     ("/webhooks/shopify/products", "article_sync"),
     ("/webhooks/woocommerce/products", "article_sync"),
     ("/webhooks/hubspot/deals", "deal_invoice"),
-    ("/webhooks/bank/transactions", "bank_payment"),
-    ("/webhooks/qonto/transactions", "bank_payment"),
 ]
 
 

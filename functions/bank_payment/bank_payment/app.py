@@ -42,6 +42,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot.billomat import BillomatRateLimitedError
 from autopilot.delayed_retry import DelayedRetry
+from autopilot.workflow_state import ClaimHeldElsewhere
 
 if TYPE_CHECKING:
     from autopilot.bank_transactions import BankTransaction
@@ -175,7 +176,7 @@ def book_record(record: SQSRecord) -> dict[str, Any]:
         outcome = book_transaction(transaction=transaction.as_message())
     except BillomatRateLimitedError as limited:
         return _delay(message, transaction, limited.retry_after, "Billomat rate limit reached")
-    except IdempotencyAlreadyInProgressError:
+    except (IdempotencyAlreadyInProgressError, ClaimHeldElsewhere):
         return _delay(message, transaction, BUSY_RETRY_DELAY_SECONDS, "in progress elsewhere")
     except Exception as error:
         # SQS retries the record; after the last receive it lands in the DLQ (alarm).

@@ -41,7 +41,7 @@ from autopilot.billomat import (
     certainly_not_executed,
 )
 from autopilot.notifications import AccountingNotifier
-from autopilot.workflow_state import WorkflowStore
+from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
 
 from .matching import (
     ClientFacts,
@@ -92,13 +92,16 @@ def payment_comment(transaction: BankTransaction) -> str:
 
 
 class PaymentRefused(Exception):
-    """Billomat refused a payment of the plan; nothing was booked by that request."""
+    """A payment of the plan cannot be booked (Billomat refused it, or the invoice changed
+    since the decision); nothing was booked for it."""
 
-    def __init__(self, booking: dict[str, Any], error: BillomatValidationError) -> None:
-        reasons = "; ".join(error.messages) or error.message
+    def __init__(self, booking: dict[str, Any], reasons: str) -> None:
         number = booking["invoice_number"]
-        super().__init__(f"Billomat lehnte die Zahlung auf {number} ab: {reasons}")
+        super().__init__(f"Zahlung auf {number} nicht gebucht: {reasons}")
         self.booking = booking
+
+
+INVOICE_CLAIM_STALE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -338,23 +341,40 @@ class BankPaymentBooking:
                     self.store.update(pk, sk, {"payment_id": payment.id})
                     self.candidates.booked(invoice_id, amount, mark_paid)
                     return {**done, "payment_id": payment.id}
-        self.store.update(pk, sk, {"started": int(time.time())})
+        # One booking per invoice at a time across containers, checked against the invoice as
+        # it is now: two transfers for one invoice decided in parallel must not both book.
+        lock = f"invoice-payment#{invoice_id}"
+        claim = self.store.claim(lock, "lock", transaction.reference, INVOICE_CLAIM_STALE_SECONDS)
+        if not claim.acquired:
+            raise ClaimHeldElsewhere(f"invoice {invoice_id} is being paid by another transfer")
         try:
-            payment = self.billomat.book_payment(
-                invoice_id=invoice_id,
-                amount=amount,
-                date=transaction.booking_date,
-                type=PaymentType.BANK_TRANSFER,
-                comment=payment_comment(transaction),
-                mark_invoice_as_paid=mark_paid,
-            )
-        except BillomatValidationError as error:
-            self.store.update(pk, sk, {"started": None, "refused": str(error)})
-            raise PaymentRefused(booking, error) from error
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                self.store.update(pk, sk, {"started": None})
-            raise
+            current = self.billomat.get_invoice(invoice_id)
+            if current.status not in (InvoiceStatus.OPEN, InvoiceStatus.OVERDUE):
+                raise PaymentRefused(booking, f"die Rechnung ist jetzt {current.status.value}")
+            if current.open_amount < amount:
+                raise PaymentRefused(
+                    booking,
+                    f"offen sind jetzt nur noch {current.open_amount} {current.currency_code}",
+                )
+            self.store.update(pk, sk, {"started": int(time.time())})
+            try:
+                payment = self.billomat.book_payment(
+                    invoice_id=invoice_id,
+                    amount=amount,
+                    date=transaction.booking_date,
+                    type=PaymentType.BANK_TRANSFER,
+                    comment=payment_comment(transaction),
+                    mark_invoice_as_paid=mark_paid,
+                )
+            except BillomatValidationError as error:
+                self.store.update(pk, sk, {"started": None, "refused": str(error)})
+                raise PaymentRefused(booking, "; ".join(error.messages) or error.message) from error
+            except BillomatError as error:
+                if certainly_not_executed(error):
+                    self.store.update(pk, sk, {"started": None})
+                raise
+        finally:
+            self.store.delete(lock, "lock")
         self.store.update(pk, sk, {"payment_id": payment.id})
         self.candidates.booked(invoice_id, amount, mark_paid)
         return {**done, "payment_id": payment.id}

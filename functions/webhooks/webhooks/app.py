@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
 from .shop_order_routes import is_woocommerce_ping, shopify_order, woocommerce_order
 
@@ -26,8 +27,6 @@ PENDING_ROUTES: dict[str, str] = {
     "/webhooks/shopify/products": "article_sync",
     "/webhooks/woocommerce/products": "article_sync",
     "/webhooks/hubspot/deals": "deal_invoice",
-    "/webhooks/bank/transactions": "bank_payment",
-    "/webhooks/qonto/transactions": "bank_payment",
 }
 
 
@@ -81,6 +80,18 @@ def woocommerce_orders() -> Response[str]:
         logger.info("woocommerce ping acknowledged")
         return json_response(200, {"status": "ok"})
     return _delivery(woocommerce_order)
+
+
+@app.post("/webhooks/bank/transactions")
+def bank_transactions() -> Response[str]:
+    """Our own `bank-transaction/v1` JSON, signed `X-Signature: t=…,v1=…`."""
+    return _delivery(bank_transaction)
+
+
+@app.post("/webhooks/qonto/transactions")
+def qonto_transactions() -> Response[str]:
+    """Qonto's transaction webhook (`X-Qonto-Signature`); answered well within 1 s."""
+    return _delivery(qonto_transaction)
 
 
 def workflow_not_built(workflow: str) -> Response[str]:
