@@ -646,3 +646,85 @@ def test_labelled_transactions_reach_the_precision_and_recall_targets() -> None:
     assert report.recall >= TARGET_RECALL, [r.case_id for r in report.differing()]
     unexpected = [r.case_id for r in report.differing() if r.case_id != "r2-bare-partial"]
     assert unexpected == []
+
+
+# -- concurrency -------------------------------------------------------------------------------
+
+
+def test_two_transfers_for_one_invoice_in_parallel_workers_book_it_once(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both transfers are decided against the same open invoice before either books; the
+    per-invoice claim and the fresh look at the invoice let only one payment through."""
+    import threading
+
+    from botocore.client import BaseClient
+
+    lock = threading.Lock()
+    real_call = BaseClient._make_api_call
+
+    def atomic(self, operation, params):  # type: ignore[no-untyped-def]
+        with lock:  # DynamoDB's conditional writes are atomic; moto's across threads are not
+            return real_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", atomic)
+    bodies = [
+        json.dumps(
+            {
+                "kind": "bank_transaction",
+                "transaction": own_transfer(f"parallel-{n}", "1190.00", "Rechnung RE1042"),
+            }
+        )
+        for n in (1, 2)
+    ]
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda b=body: answers.append(run_worker([b]))) for body in bodies
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bank.work()  # whatever was put back for later
+    assert bank.payments() == [("RE1042", Decimal("1190.00"), False)]
+    assert bank.invoice("RE1042")["status"] == "PAID"
+
+
+def test_partial_transfer_decided_on_a_stale_open_amount_goes_to_review(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transfer B arrives while transfer A is booking on the same invoice: B waits for the
+    invoice, then finds less open than it would pay and goes to review instead of overpaying."""
+    from autopilot.billomat import BillomatClient
+
+    first, second = (
+        json.dumps(
+            {
+                "kind": "bank_transaction",
+                "transaction": own_transfer(f"stale-{n}", "1000.00", "RE1042 Teilzahlung"),
+            }
+        )
+        for n in (1, 2)
+    )
+    real_book = BillomatClient.book_payment
+    interleaved: list[dict[str, Any]] = []
+
+    def book_while_the_other_arrives(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not interleaved:
+            interleaved.append(run_worker([second]))  # decided now, before A has booked
+        return real_book(self, *args, **kwargs)
+
+    import time
+
+    import bank_payment.app
+
+    monkeypatch.setattr(bank_payment.app, "BUSY_RETRY_DELAY_SECONDS", 1)
+    monkeypatch.setattr(BillomatClient, "book_payment", book_while_the_other_arrives)
+    run_worker([first])
+    monkeypatch.setattr(BillomatClient, "book_payment", real_book)
+    assert interleaved[0]["batchItemFailures"] == []  # B was put back for later, not failed
+    time.sleep(1.2)  # the requeue delay (SQS DelaySeconds, at least 1 s)
+    bank.work()
+    assert bank.payments() == [("RE1042", Decimal("1000.00"), False)]
+    assert bank.invoice("RE1042")["open_amount"] == Decimal("190.00")
+    assert [item["reason"] for item in bank.review()] == ["payment_refused"]
