@@ -84,6 +84,7 @@ bench: venv
 	$(PY) bench/coldstart.py
 	$(PY) bench/order_requests.py
 	$(PY) bench/report_requests.py
+	$(PY) bench/bank_matching.py
 
 # Renders the sample monthly report to out/report-preview.png (installs Debian's chromium).
 report-preview: venv
