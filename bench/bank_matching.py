@@ -242,23 +242,17 @@ def _clear_container_caches() -> None:
 
 def run_case(aws: Any, data: Mapping[str, Any], case: Mapping[str, Any]) -> CaseResult:
     """One case against a fresh sandbox (the moto stack is shared; ids are unique per case)."""
-    from autopilot.billomat import BillomatClient
     from autopilot.billomat_access import use_billomat_client
     from autopilot.workflow_state import WorkflowStore
     from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
     from local.dev_settings import DEV_WEBHOOK_SECRETS
+    from local.sandbox_client import sandbox_client
 
     today = datetime.fromisoformat(data["today"]).replace(hour=9, tzinfo=UTC)
     clock = SandboxClock(today)
     sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock)
     seeded = seed_open_invoices(sandbox, data["context"])
-    client = BillomatClient(
-        "http://billomat.sandbox/api/",
-        DEV_API_KEY,
-        transport=sandbox.transport(),
-        sleep=clock.sleep,
-        now=clock.epoch,
-    )
+    client = sandbox_client(sandbox)
     store = WorkflowStore(aws.environment["WORKFLOW_TABLE"])
     for iban, ref in (case.get("known_payers") or {}).items():
         store.put(f"payer#{iban}", "clients", {"client_ids": [seeded.clients[ref]]})

@@ -131,19 +131,13 @@ def main() -> int:
         from order_invoice.app import lambda_handler
 
         import autopilot.delayed_retry
-        from autopilot.billomat import BillomatClient
         from autopilot.billomat_access import use_billomat_client
         from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
+        from local.sandbox_client import sandbox_client
 
         clock = SandboxClock(datetime(2026, 12, 1, 8, 0, 3, tzinfo=UTC))
         sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock, rate_limit=LIMIT)
-        client = BillomatClient(
-            "http://billomat.sandbox/api/",
-            DEV_API_KEY,
-            transport=sandbox.transport(),
-            sleep=clock.sleep,
-            now=clock.epoch,
-        )
+        client = sandbox_client(sandbox)
         use_billomat_client(client)
         queue = SimulatedQueue(clock)
 

@@ -107,20 +107,14 @@ def main() -> int:
 
         from reporting.app import lambda_handler
 
-        from autopilot.billomat import BillomatClient
         from autopilot.billomat_access import use_billomat_client
         from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
         from local.lambda_events import LocalLambdaContext
+        from local.sandbox_client import sandbox_client
 
         clock = SandboxClock(datetime(2026, 8, 20, 9, tzinfo=UTC))
         sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock, rate_limit=LIMIT)
-        client = BillomatClient(
-            "http://billomat.sandbox/api/",
-            DEV_API_KEY,
-            transport=sandbox.transport(),
-            sleep=clock.sleep,
-            now=clock.epoch,
-        )
+        client = sandbox_client(sandbox)
         use_billomat_client(client)
 
         rng = random.Random(2026)  # noqa: S311 - sample data, not secrets

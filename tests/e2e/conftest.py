@@ -108,19 +108,13 @@ class Billomat:
 @pytest.fixture
 def billomat(stack: Stack) -> Iterator[Billomat]:
     """An embedded Billomat sandbox that every function's ``billomat_client()`` talks to."""
-    from autopilot.billomat import BillomatClient
     from autopilot.billomat_access import use_billomat_client
     from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
+    from local.sandbox_client import sandbox_client
 
     clock = SandboxClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock)
-    client = BillomatClient(
-        "http://billomat.sandbox/api/",
-        DEV_API_KEY,
-        transport=sandbox.transport(),
-        sleep=clock.sleep,
-        now=clock.epoch,
-    )
+    client = sandbox_client(sandbox)
     use_billomat_client(client)
     try:
         yield Billomat(sandbox, client)

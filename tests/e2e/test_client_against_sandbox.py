@@ -22,18 +22,13 @@ from autopilot.billomat import (
     ReminderDraft,
 )
 from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
+from local.sandbox_client import sandbox_client
 
 START = datetime(2026, 11, 25, 9, 0, 30, tzinfo=UTC)
 
 
 def connect(sandbox: BillomatSandbox, key: str = DEV_API_KEY) -> BillomatClient:
-    return BillomatClient(
-        "http://billomat.sandbox/api/",
-        key,
-        transport=sandbox.transport(),
-        sleep=sandbox.clock.sleep,
-        now=sandbox.clock.epoch,
-    )
+    return sandbox_client(sandbox, key)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from autopilot.bank_transactions import iban_checksum_ok
-from autopilot.money import HUNDRED, ZERO, to_cents
+from autopilot.money import HUNDRED, ZERO, german_amount, to_cents
 
 if TYPE_CHECKING:
     from autopilot.bank_transactions import BankTransaction
@@ -679,10 +679,8 @@ def payer_name_matches(payer_name: str | None, client: ClientFacts) -> bool:
 # -------------------------------------------------------------------------------------------
 
 
-def format_amount(amount: Decimal, currency: str) -> str:
-    """German notation for messages: ``1.190,00 EUR``."""
-    text = f"{to_cents(amount):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"{text} {currency}"
+format_amount = german_amount
+"""German notation for messages: ``1.190,00 EUR``."""
 
 
 def _numbers(invoices: Iterable[OpenInvoice]) -> str:

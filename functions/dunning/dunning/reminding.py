@@ -47,11 +47,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from autopilot.billomat import (
-    BillomatAuthError,
     BillomatClient,
     BillomatError,
     BillomatNotFoundError,
-    BillomatRateLimitedError,
     Client,
     Invoice,
     InvoiceStatus,
@@ -59,8 +57,10 @@ from autopilot.billomat import (
     ReminderDraft,
     ReminderStatus,
     certainly_not_executed,
+    describe_stop,
     is_systemic,
 )
+from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import Item, WorkflowStore
@@ -307,7 +307,7 @@ class DunningRun:
         except BillomatError as error:
             if not is_systemic(error):
                 raise
-            summary.stopped_because = _stop_reason(error)
+            summary.stopped_because = describe_stop(error)
             log.warning("dunning run stopped: %s", error)
         self._report(summary)
         return summary
@@ -699,18 +699,8 @@ def _days_overdue(invoice: Invoice, today: dt.date) -> int:
     return (today - invoice.due_date).days if invoice.due_date else 0
 
 
-def _stop_reason(error: BillomatError) -> str:
-    if isinstance(error, BillomatRateLimitedError):
-        return f"Billomat rate limit reached (retry in {int(error.retry_after)} s)"
-    if isinstance(error, BillomatAuthError):
-        return "Billomat refused the API key"
-    return f"Billomat unavailable: {error}"
-
-
 def _money(amount: Decimal | str, currency: str) -> str:
-    return (
-        f"{Decimal(amount):,.2f} {currency}".replace(",", "X").replace(".", ",").replace("X", ".")
-    )
+    return german_amount(Decimal(amount), currency)
 
 
 def notice_text(

@@ -35,11 +35,9 @@ from typing import Any
 from pydantic import Field
 
 from autopilot.billomat import (
-    BillomatAuthError,
     BillomatClient,
     BillomatError,
     BillomatNotFoundError,
-    BillomatRateLimitedError,
     Client,
     EmailReceiverType,
     Invoice,
@@ -47,8 +45,10 @@ from autopilot.billomat import (
     Recurring,
     RecurringAction,
     certainly_not_executed,
+    describe_stop,
     is_systemic,
 )
+from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import Item, WorkflowStore
@@ -209,7 +209,7 @@ class RecurringRun:
         except BillomatError as error:
             if not is_systemic(error):
                 raise
-            summary.stopped_because = _stop_reason(error)
+            summary.stopped_because = describe_stop(error)
             log.warning("recurring run stopped: %s", error)
         self._report(summary)
         return summary
@@ -492,16 +492,8 @@ def _invoice_entry(
     }
 
 
-def _stop_reason(error: BillomatError) -> str:
-    if isinstance(error, BillomatRateLimitedError):
-        return f"Billomat rate limit reached (retry in {int(error.retry_after)} s)"
-    if isinstance(error, BillomatAuthError):
-        return "Billomat refused the API key"
-    return f"Billomat unavailable: {error}"
-
-
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return german_amount(amount, currency)
 
 
 MISSING_REASONS = {

@@ -126,3 +126,9 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for index in by_remainder[:left_over]:
         parts[index] += 1
     return [Decimal(sign * part) * CENT for part in parts]
+
+
+def german_amount(amount: Decimal, currency: str) -> str:
+    """An amount as German notices write it: ``1.190,00 EUR`` (cents, half up)."""
+    text = f"{to_cents(amount):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"{text} {currency}"

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         BillomatUnexpectedResponseError,
         BillomatValidationError,
         certainly_not_executed,
+        describe_stop,
         is_systemic,
     )
     from autopilot.billomat.models import (
@@ -88,6 +89,7 @@ _HOMES: dict[str, str] = {
     "BillomatUnexpectedResponseError": "autopilot.billomat.errors",
     "BillomatValidationError": "autopilot.billomat.errors",
     "certainly_not_executed": "autopilot.billomat.errors",
+    "describe_stop": "autopilot.billomat.errors",
     "is_systemic": "autopilot.billomat.errors",
     "Client": "autopilot.billomat.models",
     "ClientDraft": "autopilot.billomat.drafts",
@@ -192,5 +194,6 @@ __all__ = [
     "Tax",
     "TaxRule",
     "certainly_not_executed",
+    "describe_stop",
     "is_systemic",
 ]

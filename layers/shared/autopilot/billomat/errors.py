@@ -136,3 +136,12 @@ def is_systemic(error: BillomatError) -> bool:
     return isinstance(
         error, BillomatRateLimitedError | BillomatUnavailableError | BillomatAuthError
     )
+
+
+def describe_stop(error: BillomatError) -> str:
+    """Why a batch run stopped early, for its summary and the logs."""
+    if isinstance(error, BillomatRateLimitedError):
+        return f"Billomat rate limit reached (retry in {int(error.retry_after)} s)"
+    if isinstance(error, BillomatAuthError):
+        return "Billomat refused the API key"
+    return f"Billomat unavailable: {error}"
