@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.business_time import run_moment
-from autopilot.notifications import AccountingNotifier
-from autopilot.workflow_state import WorkflowStore
+from autopilot.notifications import accounting_notifier_for
+from autopilot.workflow_state import workflow_store_for
 
 from .issuing import RecurringRun, RecurringSettings
 
@@ -37,18 +37,6 @@ def settings() -> RecurringSettings:
     return RecurringSettings.from_env()
 
 
-@cache
-def workflow_store() -> WorkflowStore:
-    """Checkpoints per recurring and period."""
-    return WorkflowStore(settings().workflow_table)
-
-
-@cache
-def accounting() -> AccountingNotifier:
-    """The accounting notices topic."""
-    return AccountingNotifier(settings().notifications_topic_arn)
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -57,7 +45,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     billomat = billomat_client()
     billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
     logger.set_correlation_id(f"recurring:{now.date().isoformat()}")
-    summary = RecurringRun(billomat, workflow_store(), accounting(), settings()).run(now)
+    store = workflow_store_for(settings().workflow_table)
+    notifier = accounting_notifier_for(settings().notifications_topic_arn)
+    summary = RecurringRun(billomat, store, notifier, settings()).run(now)
     answer = summary.as_dict()
     metrics.add_metric(
         name="recurring_invoices_sent", unit=MetricUnit.Count, value=len(summary.sent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cache
 from typing import Any
 
 log = logging.getLogger("autopilot.notifications")
@@ -37,3 +38,9 @@ class AccountingNotifier:
         message_id: str = response["MessageId"]
         log.info("accounting notified: %s", short_subject)
         return message_id
+
+
+@cache
+def accounting_notifier_for(topic_arn: str) -> AccountingNotifier:
+    """The container's notifier for ``topic_arn`` (kept warm between invocations)."""
+    return AccountingNotifier(topic_arn)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 Item = dict[str, Any]
@@ -199,3 +200,9 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_storable(v) for v in value]
     return value
+
+
+@cache
+def workflow_store_for(table_name: str) -> WorkflowStore:
+    """The container's store for ``table_name`` (one per table, kept warm between invocations)."""
+    return WorkflowStore(table_name)
