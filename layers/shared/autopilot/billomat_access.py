@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-from autopilot.billomat import BillomatClient
 from autopilot.secrets import read_json_secret
 from autopilot.settings import BillomatSettings
+
+if TYPE_CHECKING:
+    # The client (httpx, pydantic models) is imported when the first request needs it.
+    from autopilot.billomat import BillomatClient
 
 # Seconds kept back from the Lambda's remaining time when deciding whether a rate-limit
 # wait fits: enough to record the checkpoint and answer SQS.
@@ -34,6 +38,8 @@ def billomat_client() -> BillomatClient:
 
 @cache
 def _configured_client() -> BillomatClient:
+    from autopilot.billomat import BillomatClient
+
     settings = BillomatSettings.from_env()
     secret = read_json_secret(settings.secret_arn)
     api_key = secret.get("api_key", "")
