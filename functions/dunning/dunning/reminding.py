@@ -60,6 +60,7 @@ from autopilot.billomat import (
     describe_stop,
     is_systemic,
 )
+from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
@@ -574,38 +575,39 @@ class DunningRun:
         if not state.get("completed"):
             self.billomat.complete_reminder(reminder_id, self.settings.template_id)
             state = overdue.checkpoints[level] = self._save(invoice.id, level, completed=True)
-        if state.get("email") == "sending":
-            # An earlier attempt died while sending: it may have gone out. Never send twice.
-            overdue.checkpoints[level] = self._save(invoice.id, level, email="unknown")
-            summary.attention.append(
-                f"{overdue.label}: beim Versand der Mahnung (Stufe {level}, ID {reminder_id}) "
-                "brach der Versuch ab; ob die E-Mail rausging, ist unbekannt. Sie wurde nicht "
-                "erneut gesendet – bitte in Billomat prüfen."
-            )
-            return
-        if state.get("email") is not None:
-            return
         recipient = recipient_of(overdue.client)
-        if not recipient:
-            overdue.checkpoints[level] = self._save(invoice.id, level, email="no_recipient")
-            summary.attention.append(
-                f"{overdue.label}: Mahnung Stufe {level} (ID {reminder_id}) ist abgeschlossen, "
-                "der Kunde hat aber keine E-Mail-Adresse – bitte selbst versenden."
-            )
-            return
-        self._save(invoice.id, level, email="sending")
-        try:
+
+        def mark(step: EmailStep | None) -> None:
+            overdue.checkpoints[level] = self._save(invoice.id, level, email=step)
+
+        def send() -> None:
+            assert recipient is not None
             self.billomat.email_reminder(
                 reminder_id,
                 to=recipient,
                 subject=self.settings.email_subject,
                 body=self.settings.email_body,
             )
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                overdue.checkpoints[level] = self._save(invoice.id, level, email=None)
-            raise
-        state = overdue.checkpoints[level] = self._save(invoice.id, level, email="sent")
+
+        def report(step: EmailStep) -> None:
+            if step is EmailStep.UNKNOWN:
+                summary.attention.append(
+                    f"{overdue.label}: beim Versand der Mahnung (Stufe {level}, ID {reminder_id}) "
+                    "brach der Versuch ab; ob die E-Mail rausging, ist unbekannt. Sie wurde nicht "
+                    "erneut gesendet – bitte in Billomat prüfen."
+                )
+            else:
+                summary.attention.append(
+                    f"{overdue.label}: Mahnung Stufe {level} (ID {reminder_id}) ist abgeschlossen, "
+                    "der Kunde hat aber keine E-Mail-Adresse – bitte selbst versenden."
+                )
+
+        if send_email_once(state.get("email"), bool(recipient), mark, send, report) is not (
+            EmailStep.SENT
+        ):
+            return
+        assert recipient is not None
+        state = overdue.checkpoints[level]
         sent = SentReminder(
             invoice_id=invoice.id,
             invoice_number=overdue.label,

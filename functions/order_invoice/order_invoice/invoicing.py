@@ -37,6 +37,7 @@ from autopilot.billomat import (
     certainly_not_executed,
 )
 from autopilot.client_matching import Buyer, find_or_create_client
+from autopilot.email_once import EmailStep, send_email_once
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.shop_orders import ShopOrder
@@ -157,8 +158,7 @@ class OrderInvoicing:
             self.billomat.complete_invoice(invoice_id, self.settings.invoice_template_id)
             state = self._save(order, completed=True)
 
-        if state.get("email") in (None, "sending"):
-            state = self._email_invoice(order, state, invoice_id)
+        state = self._email_invoice(order, state, invoice_id)
 
         if order.is_paid and state.get("payment_id") is None:
             state = self._book_payment(order, state, invoice_id)
@@ -210,28 +210,14 @@ class OrderInvoicing:
         self, order: ShopOrder, state: dict[str, Any], invoice_id: int
     ) -> dict[str, Any]:
         recipient = order.customer.email
-        if state.get("email") == "sending":
-            # An earlier attempt died while sending: it may have gone out. Do not send twice.
-            self.notifier.notify(
-                f"Bitte prüfen: Rechnungs-E-Mail zu {invoice_label(order)}",
-                [
-                    f"Beim Versand der Rechnung (Billomat-ID {invoice_id}) an {recipient} ist "
-                    "der Versuch abgebrochen; ob die E-Mail rausging, ist unbekannt.",
-                    "Sie wurde nicht erneut gesendet. Bitte in Billomat prüfen.",
-                ],
-            )
-            return self._save(order, email="unknown")
-        if not recipient:
-            self.notifier.notify(
-                f"Rechnung ohne E-Mail-Adresse: {invoice_label(order)}",
-                [
-                    "Die Bestellung hat keine E-Mail-Adresse; "
-                    f"Rechnung {invoice_id} bitte selbst senden."
-                ],
-            )
-            return self._save(order, email="no_recipient")
-        self._save(order, email="sending")
-        try:
+        latest = state
+
+        def mark(step: EmailStep | None) -> None:
+            nonlocal latest
+            latest = self._save(order, email=step)
+
+        def send() -> None:
+            assert recipient is not None
             self.billomat.email_invoice(
                 invoice_id,
                 to=[recipient],
@@ -239,11 +225,28 @@ class OrderInvoicing:
                 subject=self.settings.email_subject.replace("{order_number}", order.order_number),
                 body=self.settings.email_body.replace("{order_number}", order.order_number),
             )
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                self._save(order, email=None)
-            raise
-        return self._save(order, email="sent")
+
+        def report(step: EmailStep) -> None:
+            if step is EmailStep.UNKNOWN:
+                self.notifier.notify(
+                    f"Bitte prüfen: Rechnungs-E-Mail zu {invoice_label(order)}",
+                    [
+                        f"Beim Versand der Rechnung (Billomat-ID {invoice_id}) an {recipient} ist "
+                        "der Versuch abgebrochen; ob die E-Mail rausging, ist unbekannt.",
+                        "Sie wurde nicht erneut gesendet. Bitte in Billomat prüfen.",
+                    ],
+                )
+            else:
+                self.notifier.notify(
+                    f"Rechnung ohne E-Mail-Adresse: {invoice_label(order)}",
+                    [
+                        "Die Bestellung hat keine E-Mail-Adresse; "
+                        f"Rechnung {invoice_id} bitte selbst senden."
+                    ],
+                )
+
+        send_email_once(state.get("email"), bool(recipient), mark, send, report)
+        return latest
 
     def _book_payment(
         self, order: ShopOrder, state: dict[str, Any], invoice_id: int

@@ -44,10 +44,10 @@ from autopilot.billomat import (
     InvoiceStatus,
     Recurring,
     RecurringAction,
-    certainly_not_executed,
     describe_stop,
     is_systemic,
 )
+from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import EnvironmentSettings
@@ -350,23 +350,13 @@ class RecurringRun:
         if not state.get("completed"):
             self.billomat.complete_invoice(invoice.id, recurring.template_id)
             state = self._save(recurring.id, label, completed=True)
-        if state.get("email") == "sending":
-            # An earlier attempt died while sending: it may have gone out. Never send twice.
-            self._save(recurring.id, label, email="unknown")
-            summary.attention.append(
-                f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“: der Versand brach ab; "
-                "ob die E-Mail rausging, ist unbekannt. Nicht erneut gesendet – bitte prüfen."
-            )
-            return
-        if recipients is None:
-            self._save(recurring.id, label, email="no_recipient")
-            summary.attention.append(
-                f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“ ist abgeschlossen, "
-                "hat aber keinen Empfänger – bitte selbst versenden."
-            )
-            return
-        self._save(recurring.id, label, email="sending")
-        try:
+
+        def mark(step: EmailStep | None) -> None:
+            sent_on = {"sent_on": summary.period.today} if step is EmailStep.SENT else {}
+            self._save(recurring.id, label, email=step, **sent_on)
+
+        def send() -> None:
+            assert recipients is not None
             self.billomat.email_invoice(
                 invoice.id,
                 to=recipients.to,
@@ -378,11 +368,25 @@ class RecurringRun:
                 from_=recurring.email_sender,
                 email_template_id=recurring.email_template_id,
             )
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                self._save(recurring.id, label, email=None)
-            raise
-        self._save(recurring.id, label, email="sent", sent_on=summary.period.today)
+
+        def report(step: EmailStep) -> None:
+            if step is EmailStep.UNKNOWN:
+                summary.attention.append(
+                    f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“: der Versand brach "
+                    "ab; ob die E-Mail rausging, ist unbekannt. Nicht erneut gesendet – bitte "
+                    "prüfen."
+                )
+            else:
+                summary.attention.append(
+                    f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“ ist abgeschlossen, "
+                    "hat aber keinen Empfänger – bitte selbst versenden."
+                )
+
+        if send_email_once(state.get("email"), recipients is not None, mark, send, report) is not (
+            EmailStep.SENT
+        ):
+            return
+        assert recipients is not None
         completed = self.billomat.get_invoice(invoice.id)
         summary.sent.append(
             SentInvoice(

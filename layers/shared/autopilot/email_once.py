@@ -1,0 +1,58 @@
+"""Sending a document e-mail at most once, whatever the retries.
+
+Billomat offers no way to ask afterwards whether an e-mail went out, so the step is marked
+"sending" in the workflow's checkpoint before the request. An attempt that finds that mark
+died with the outcome unknown: the e-mail is not sent again (a second e-mail to a customer is
+worse than a missing one) and the workflow asks a person to check. An error after which
+Billomat certainly sent nothing clears the mark, so the retry simply sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from autopilot.billomat import BillomatError, certainly_not_executed
+
+
+class EmailStep(StrEnum):
+    """The e-mail step's value in a checkpoint."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    UNKNOWN = "unknown"
+    NO_RECIPIENT = "no_recipient"
+
+
+def send_email_once(
+    step: str | None,
+    has_recipient: bool,
+    mark: Callable[[EmailStep | None], object],
+    send: Callable[[], None],
+    report: Callable[[EmailStep], None],
+) -> EmailStep | None:
+    """Advance the e-mail step recorded as ``step``; returns what this call reached.
+
+    ``mark`` records the step in the checkpoint; ``send`` makes the request; ``report`` is
+    told, before it is recorded, that a person must look (UNKNOWN, NO_RECIPIENT). Returns None
+    when the step was already settled by an earlier attempt.
+    """
+    if step == EmailStep.SENDING:
+        report(EmailStep.UNKNOWN)
+        mark(EmailStep.UNKNOWN)
+        return EmailStep.UNKNOWN
+    if step is not None:
+        return None
+    if not has_recipient:
+        report(EmailStep.NO_RECIPIENT)
+        mark(EmailStep.NO_RECIPIENT)
+        return EmailStep.NO_RECIPIENT
+    mark(EmailStep.SENDING)
+    try:
+        send()
+    except BillomatError as error:
+        if certainly_not_executed(error):
+            mark(None)
+        raise
+    mark(EmailStep.SENT)
+    return EmailStep.SENT
