@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
-from .shop_order_routes import is_woocommerce_ping, shopify_order, woocommerce_order
+from .shop_order_routes import shopify_order, woocommerce_order
 
 logger = Logger(service="webhooks")
 app = APIGatewayHttpResolver()
@@ -70,15 +70,6 @@ def shopify_orders() -> Response[str]:
 @app.post("/webhooks/woocommerce/orders")
 def woocommerce_orders() -> Response[str]:
     """WooCommerce `order.created` / `order.updated`; the unsigned ping gets exactly 200."""
-    event = app.current_event
-    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-    try:
-        body = raw_body(event.body, bool(event.is_base64_encoded))
-    except RequestRejected as rejected:
-        return json_response(rejected.status_code, rejected.payload)
-    if is_woocommerce_ping(headers, body):
-        logger.info("woocommerce ping acknowledged")
-        return json_response(200, {"status": "ok"})
     return _delivery(woocommerce_order)
 
 

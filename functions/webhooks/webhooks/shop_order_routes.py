@@ -126,7 +126,10 @@ def is_woocommerce_ping(headers: dict[str, str], body: bytes) -> bool:
 
 
 def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """Handle a WooCommerce `order.*` delivery; returns the JSON answer (status 200)."""
+    """Handle a WooCommerce `order.*` delivery or its unsigned ping; returns the JSON answer
+    (status 200)."""
+    if is_woocommerce_ping(headers, body):
+        return {"status": "ok"}
     _require_signature("woocommerce", body, headers.get("x-wc-webhook-signature"))
     topic = (headers.get("x-wc-webhook-topic") or "").strip()
     source = (headers.get("x-wc-webhook-source") or "").strip()
