@@ -7,6 +7,11 @@ IBANs of the case are written, the transaction is signed and POSTed to the intak
 and the payments in the sandbox are compared with the labelled bookings. AWS is moto,
 in-process, with the resources of template.yaml.
 
+A case may also name later arrivals (``also_arrives``): the same transfer through another channel
+(the evening's camt.053, Qonto), or a look-alike transfer; each is delivered after the first and
+must either book nothing as a cross-channel duplicate (``expected.duplicates`` counts them) or be
+booked itself. Their bookings count like any other, so booking one transfer twice costs precision.
+
 A booking is (invoice, amount, marked paid). Precision = correct bookings / bookings made
 (target 100 %: a wrong booking is worse than a missed one); recall = correct bookings /
 labelled bookings (target ≥ 95 %). Also printed: the cases that went differently and the
@@ -131,6 +136,9 @@ class CaseResult:
     intake_answer: dict[str, Any]
     review_reason: str | None
     requests: int
+    arrivals: int = 1
+    duplicates: int = 0
+    expected_duplicates: int = 0
 
     @property
     def correct_bookings(self) -> int:
@@ -146,6 +154,8 @@ class CaseResult:
     def as_labelled(self) -> bool:
         """Bookings exactly as labelled; a review where a review was labelled (any reason)."""
         if sorted(self.booked) != sorted(self.expected):
+            return False
+        if self.duplicates != self.expected_duplicates:
             return False
         if self.expected_review:
             return self.review_reason is not None
@@ -183,6 +193,14 @@ class Report:
     @property
     def requests(self) -> int:
         return sum(result.requests for result in self.results)
+
+    @property
+    def later_arrivals(self) -> int:
+        return sum(result.arrivals - 1 for result in self.results)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(result.duplicates for result in self.results)
 
     def differing(self) -> list[CaseResult]:
         return [result for result in self.results if not result.as_labelled]
@@ -256,22 +274,28 @@ def run_case(aws: Any, data: Mapping[str, Any], case: Mapping[str, Any]) -> Case
     store = WorkflowStore(aws.environment["WORKFLOW_TABLE"])
     for iban, ref in (case.get("known_payers") or {}).items():
         store.put(f"payer#{iban}", "clients", {"client_ids": [seeded.clients[ref]]})
+    transaction = {
+        **data["transaction_defaults"],
+        "transaction_id": case["id"],
+        **case["transaction"],
+    }
+    arrivals = [transaction, *({**transaction, **later} for later in case.get("also_arrives", []))]
+    references = [f"{arrival['source']}:{arrival['transaction_id']}" for arrival in arrivals]
     use_billomat_client(client)
     try:
-        transaction = {
-            **data["transaction_defaults"],
-            "transaction_id": case["id"],
-            **case["transaction"],
-        }
-        headers, body = signed_bank_delivery(
-            transaction, DEV_WEBHOOK_SECRETS["BANK_WEBHOOK_SECRET"]
-        )
-        status, answer = post_webhook(BANK_ROUTE, headers, body)
-        drain_bank_queue(aws.queue_urls["bank"], aws.queue_arns["bank"])
+        for arrival in arrivals:
+            headers, body = signed_bank_delivery(
+                arrival, DEV_WEBHOOK_SECRETS["BANK_WEBHOOK_SECRET"]
+            )
+            status, answer = post_webhook(BANK_ROUTE, headers, body)
+            if arrival is transaction:
+                first_status, first_answer = status, answer
+            drain_bank_queue(aws.queue_urls["bank"], aws.queue_arns["bank"])
     finally:
         use_billomat_client(None)
         client.close()
     numbers = seeded.numbers
+    markers = tuple(f"[{reference}]" for reference in references)
     booked = [
         (
             numbers[int(p["invoice_id"])],
@@ -279,9 +303,18 @@ def run_case(aws: Any, data: Mapping[str, Any], case: Mapping[str, Any]) -> Case
             bool(p.get("mark_invoice_as_paid")),
         )
         for p in sandbox.snapshot()["invoice-payments"]
-        if (p.get("comment") or "").endswith(f"[labelled:{case['id']}]")
+        if (p.get("comment") or "").endswith(markers)
     ]
-    review = store.get("review", f"{transaction['booking_date']}#labelled:{case['id']}")
+    reviews = [
+        store.get("review", f"{arrival['booking_date']}#{reference}")
+        for arrival, reference in zip(arrivals, references, strict=True)
+    ]
+    review = next((item for item in reviews if item is not None), None)
+    duplicates = sum(
+        (store.get(f"banktx#{reference}", "state") or {}).get("status") == "duplicate"
+        for reference in references[1:]
+    )
+    _forget_transfers(store, arrivals)
     _forget_payers(
         store,
         [*(case.get("known_payers") or {}), (transaction.get("counterparty") or {}).get("iban")],
@@ -296,11 +329,25 @@ def run_case(aws: Any, data: Mapping[str, Any], case: Mapping[str, Any]) -> Case
         expected_review=expected.get("review"),
         expected_ignored=bool(expected.get("ignored")),
         booked=booked,
-        intake_status=status,
-        intake_answer=answer,
+        intake_status=first_status,
+        intake_answer=first_answer,
         review_reason=None if review is None else str(review["reason"]),
         requests=sandbox.request_count,
+        arrivals=len(arrivals),
+        duplicates=duplicates,
+        expected_duplicates=int(expected.get("duplicates", 0)),
     )
+
+
+def _forget_transfers(store: Any, arrivals: Iterable[Mapping[str, Any]]) -> None:
+    """Transfer claims belong to one case (the moto table outlives the case's sandbox)."""
+    from bank_payment.booking import TRANSFER_CLAIM, transfer_claim_key
+
+    from autopilot.bank_transactions import BankTransaction
+
+    for arrival in arrivals:
+        for key in BankTransaction.model_validate(arrival).transfer_keys:
+            store.delete(transfer_claim_key(key), TRANSFER_CLAIM)
 
 
 def _forget_payers(store: Any, ibans: Iterable[str | None]) -> None:
@@ -344,6 +391,10 @@ def main() -> int:
             f"  {mark} {result.case_id:<34} expected {', '.join(expected):<34} got {', '.join(got)}"
         )
     print(f"  bookings labelled {report.labelled}, made {report.made}, correct {report.correct}")
+    print(
+        f"  later arrivals through another channel {report.later_arrivals}, "
+        f"booked nothing as duplicates {report.duplicates}"
+    )
     print(
         f"  precision {_percent(report.precision)} (target 100 %)   "
         f"recall {_percent(report.recall)} (target ≥ 95 %)"

@@ -635,6 +635,269 @@ def test_malformed_upload_to_the_bucket_is_reported_to_accounting(bank: Bank) ->
     assert "camt053/kaputt.xml" in notice["text"]
 
 
+# -- one transfer through two channels ------------------------------------------------------
+
+OUR_IBAN = "DE02120300000000202051"
+
+
+def credit_entry(
+    amount: str,
+    text: str,
+    reference: str | None = None,
+    end_to_end_id: str | None = None,
+    value_date: str = "2026-11-25",
+) -> str:
+    """One booked camt.053 credit from Elektro Hoffmann."""
+    own_reference = f"<AcctSvcrRef>{reference}</AcctSvcrRef>" if reference else ""
+    refs = f"<Refs><EndToEndId>{end_to_end_id}</EndToEndId></Refs>" if end_to_end_id else ""
+    return f"""<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+      <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-25</Dt></BookgDt>
+      <ValDt><Dt>{value_date}</Dt></ValDt>{own_reference}
+      <NtryDtls><TxDtls>{refs}<RltdPties><Dbtr><Pty><Nm>Elektro Hoffmann GmbH</Nm></Pty></Dbtr>
+      <DbtrAcct><Id><IBAN>{IBAN_HOFFMANN}</IBAN></Id></DbtrAcct></RltdPties>
+      <RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def statement_of(*entries: str, account: str = OUR_IBAN) -> str:
+    """The evening's camt.053.001.08 day statement of ``account`` with these entries."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>
+ <GrpHdr><MsgId>STMT-20261125-009</MsgId><CreDtTm>2026-11-25T18:00:00</CreDtTm></GrpHdr>
+ <Stmt><Id>2026-11-25-9</Id><CreDtTm>2026-11-25T18:00:00</CreDtTm>
+  <Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>{"".join(entries)}
+ </Stmt></BkToCstmrStmt></Document>"""
+
+
+def import_and_work(bank: Bank, statement: str) -> None:
+    answer = import_statement(statement)
+    assert answer["status"] == "imported", answer
+    bank.work()
+
+
+def outcome_of(bank: Bank, reference: str) -> dict[str, Any]:
+    """The worker's checkpoint of one arrival (status, duplicate_of, …)."""
+    from autopilot.workflow_state import WorkflowStore
+
+    store = WorkflowStore(bank.stack.environment["WORKFLOW_TABLE"])
+    return store.get(f"banktx#{reference}", "state") or {}
+
+
+def camt_reference(reference: str) -> str:
+    return f"camt053:{OUR_IBAN}:{reference}"
+
+
+@pytest.mark.parametrize(
+    ("amount", "text", "open_after"),
+    [("1190.00", "Rechnung RE1042", Decimal(0)), ("500.00", "RE1042 Teilzahlung", Decimal(690))],
+    ids=["full", "partial"],
+)
+def test_transfer_from_the_webhook_and_again_in_the_statement_is_booked_once(
+    bank: Bank, amount: str, text: str, open_after: Decimal
+) -> None:
+    webhook = own_transfer(
+        "2026112500301", amount, text, bank_reference="2026112500301", value_date="2026-11-25"
+    )
+    assert post_transaction(webhook)[1]["status"] == "queued"
+    bank.work()
+    import_and_work(bank, statement_of(credit_entry(amount, text, reference="2026112500301")))
+    assert bank.payments() == [("RE1042", Decimal(amount), False)]
+    assert bank.payment_posts() == 1
+    assert bank.invoice("RE1042")["open_amount"] == open_after
+    second = outcome_of(bank, camt_reference("2026112500301"))
+    assert (second["status"], second["duplicate_of"]) == ("duplicate", "fints:2026112500301")
+    assert outcome_of(bank, "fints:2026112500301")["status"] == "booked"
+    assert bank.review() == []  # not "RE1042 is paid already": nothing to check by hand
+    assert bank.notices() == []
+
+
+def test_statement_first_then_the_webhook_is_booked_once(bank: Bank) -> None:
+    import_and_work(
+        bank, statement_of(credit_entry("500.00", "RE1042 Teilzahlung", reference="2026112500302"))
+    )
+    # the banking tool writes the reference its own way
+    post_transaction(own_transfer("tool-77", "500.00", "RE1042", bank_reference="20261125 00302"))
+    bank.work()
+    assert bank.payments() == [("RE1042", Decimal("500.00"), False)]
+    late = outcome_of(bank, "fints:tool-77")
+    assert (late["status"], late["duplicate_of"]) == ("duplicate", camt_reference("2026112500302"))
+
+
+def test_qonto_transfer_and_the_qonto_account_statement_are_booked_once(bank: Bank) -> None:
+    """Qonto names no account IBAN: its reference meets the statement through the key
+    without account (the statement carries Qonto's transaction_id as AcctSvcrRef)."""
+    deliver("qonto-transaction-partial-payment.json")
+    bank.work()
+    qonto_iban = "FR7616958000013234567890123"
+    entry = credit_entry("1000.00", "RE-1046 Teilzahlung", reference="weber-soehne-kg-2611")
+    import_and_work(bank, statement_of(entry, account=qonto_iban))
+    assert bank.payments() == [("RE1046", Decimal("1000.00"), False)]
+    assert bank.invoice("RE1046")["open_amount"] == Decimal("1975.00")
+    second = outcome_of(bank, f"camt053:{qonto_iban}:weber-soehne-kg-2611")
+    assert second["status"] == "duplicate"
+    assert second["duplicate_of"] == "qonto:8a1f0c2e-6b1d-4c59-9e1a-000000000104"
+
+
+def test_lookalike_transfers_with_other_bank_references_are_both_booked(bank: Bank) -> None:
+    """Two instalments, same amount and text, different bank references: a partial and the rest."""
+    post_transaction(own_transfer("2026112500311", "595.00", "RE1042 Rate", bank_reference="R-311"))
+    bank.work()
+    import_and_work(bank, statement_of(credit_entry("595.00", "RE1042 Rate", reference="R-312")))
+    assert bank.payments() == [
+        ("RE1042", Decimal("595.00"), False),
+        ("RE1042", Decimal("595.00"), False),
+    ]
+    assert bank.invoice("RE1042")["status"] == "PAID"
+    assert outcome_of(bank, camt_reference("R-312"))["status"] == "booked"
+
+
+def test_same_end_to_end_id_amount_and_value_date_without_reference_is_one_transfer(
+    bank: Bank,
+) -> None:
+    webhook = own_transfer(
+        "tool-88", "1190.00", "RE1042", end_to_end_id="EH-2026-1042", value_date="2026-11-25"
+    )
+    post_transaction(webhook)
+    bank.work()
+    entry = credit_entry("1190.00", "Rechnung RE1042", end_to_end_id="EH-2026-1042")
+    import_and_work(bank, statement_of(entry))
+    assert bank.payments() == [("RE1042", Decimal("1190.00"), False)]
+    # the statement's id is derived (no AcctSvcrRef): find its checkpoint among all
+    duplicates = [state for state in _states(bank) if state.get("status") == "duplicate"]
+    assert [state["duplicate_of"] for state in duplicates] == ["fints:tool-88"]
+    assert duplicates[0]["bank_transaction"]["source"] == "camt053"
+    assert bank.review() == []
+
+
+def test_same_end_to_end_id_and_amount_on_another_value_date_is_two_transfers(
+    bank: Bank,
+) -> None:
+    post_transaction(
+        own_transfer(
+            "tool-91", "500.00", "RE1042 Rate", end_to_end_id="EH-RATE", value_date="2026-11-24"
+        )
+    )
+    bank.work()
+    entry = credit_entry("500.00", "RE1042 Rate", end_to_end_id="EH-RATE", value_date="2026-11-25")
+    import_and_work(bank, statement_of(entry))
+    assert bank.payments() == [
+        ("RE1042", Decimal("500.00"), False),
+        ("RE1042", Decimal("500.00"), False),
+    ]
+    assert [s for s in _states(bank) if s.get("status") == "duplicate"] == []
+
+
+def _states(bank: Bank) -> list[dict[str, Any]]:
+    """Every transaction checkpoint in the workflow table."""
+    from autopilot.workflow_state import WorkflowStore
+
+    table = bank.stack.environment["WORKFLOW_TABLE"]
+    store = WorkflowStore(table)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    keys = [
+        item["pk"]["S"]
+        for item in dynamodb.scan(TableName=table)["Items"]
+        if item["pk"]["S"].startswith("banktx#") and item["sk"]["S"] == "state"
+    ]
+    return [store.get(key, "state") or {} for key in sorted(keys)]
+
+
+def test_first_arrival_that_crashed_after_its_claim_books_on_retry_the_second_stays_duplicate(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bank_payment.booking
+
+    body = json.dumps(
+        {
+            "kind": "bank_transaction",
+            "transaction": own_transfer(
+                "tool-95", "1190.00", "RE1042", bank_reference="2026112500395"
+            ),
+        }
+    )
+    real_decide = bank_payment.booking.decide
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Lambda died right after claiming the transfer")
+
+    monkeypatch.setattr(bank_payment.booking, "decide", crash)
+    assert len(run_worker([body])["batchItemFailures"]) == 1
+    monkeypatch.setattr(bank_payment.booking, "decide", real_decide)
+    import_and_work(
+        bank, statement_of(credit_entry("1190.00", "RE1042", reference="2026112500395"))
+    )
+    assert bank.payments() == []  # the statement's arrival waits for nobody: it is a duplicate
+    assert outcome_of(bank, camt_reference("2026112500395"))["status"] == "duplicate"
+    assert run_worker([body])["batchItemFailures"] == []  # SQS redelivers the first arrival
+    assert bank.payments() == [("RE1042", Decimal("1190.00"), False)]
+    assert outcome_of(bank, "fints:tool-95")["status"] == "booked"
+    import_and_work(
+        bank, statement_of(credit_entry("1190.00", "RE1042", reference="2026112500395"))
+    )  # re-imported: still nothing
+    assert bank.payment_posts() == 1
+
+
+def test_first_arrival_that_crashed_while_booking_books_once_on_retry(bank: Bank) -> None:
+    body = json.dumps(
+        {
+            "kind": "bank_transaction",
+            "transaction": own_transfer(
+                "tool-96", "500.00", "RE1042 Teil", bank_reference="2026112500396"
+            ),
+        }
+    )
+    bank.billomat.sandbox.faults.add("POST", "invoice-payments", "commit_then_fail")
+    run_worker([body])  # booked, but we never heard so (failed or put back: retried either way)
+    assert bank.payments() == [("RE1042", Decimal("500.00"), False)]
+    import_and_work(
+        bank, statement_of(credit_entry("500.00", "RE1042 Teil", reference="2026112500396"))
+    )
+    assert run_worker([body])["batchItemFailures"] == []
+    assert bank.payments() == [("RE1042", Decimal("500.00"), False)]
+    assert bank.invoice("RE1042")["open_amount"] == Decimal(690)
+
+
+def test_two_channels_of_one_transfer_in_parallel_workers_book_it_once(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from botocore.client import BaseClient
+
+    lock = threading.Lock()
+    real_call = BaseClient._make_api_call
+
+    def atomic(self, operation, params):  # type: ignore[no-untyped-def]
+        with lock:  # DynamoDB's conditional writes are atomic; moto's across threads are not
+            return real_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", atomic)
+    webhook = own_transfer("tool-97", "500.00", "RE1042 Teil", bank_reference="2026112500397")
+    statement = {
+        **webhook,
+        "source": "camt053",
+        "transaction_id": f"{OUR_IBAN}:2026112500397",
+    }
+    bodies = [
+        json.dumps({"kind": "bank_transaction", "transaction": transaction})
+        for transaction in (webhook, statement)
+    ]
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda b=body: answers.append(run_worker([b]))) for body in bodies
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bank.work()
+    assert bank.payments() == [("RE1042", Decimal("500.00"), False)]
+    statuses = sorted(
+        outcome_of(bank, reference)["status"]
+        for reference in ("fints:tool-97", camt_reference("2026112500397"))
+    )
+    assert statuses == ["booked", "duplicate"]
+
+
 # -- the labelled set -----------------------------------------------------------------------
 
 

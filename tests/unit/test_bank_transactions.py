@@ -19,7 +19,10 @@ from autopilot.bank_transactions import (
     from_bank_json,
     from_qonto,
     iban_checksum_ok,
+    may_be_one_transfer,
     normalize_iban,
+    normalize_reference,
+    transfer_keys,
 )
 
 # reference/webhooks.md §4.5
@@ -291,3 +294,187 @@ def test_bad_qonto_fields_are_named_as_qonto_names_them(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         from_qonto(qonto(**changes))
+
+
+# -- one transfer through several channels -------------------------------------------------
+
+OUR_IBAN = "DE02120300000000202051"
+OTHER_IBAN = "DE89370400440532013000"
+
+
+def arrival(source: str, transaction_id: str, **changes: Any) -> BankTransaction:
+    """One transfer as a channel delivers it (our account, bank reference, no end-to-end id)."""
+    fields = {
+        **SCHEMA_EXAMPLE,
+        "source": source,
+        "transaction_id": transaction_id,
+        "account_iban": OUR_IBAN,
+        "amount": "1190.00",
+        "booking_date": "2026-11-24",
+        "value_date": "2026-11-24",
+        "end_to_end_id": None,
+        "bank_reference": "2026112400017",
+        **changes,
+    }
+    return from_bank_json(fields)
+
+
+def share_a_key(first: BankTransaction, second: BankTransaction) -> bool:
+    return bool(set(first.transfer_keys) & set(second.transfer_keys))
+
+
+def test_webhook_and_statement_of_one_transfer_have_the_same_keys() -> None:
+    webhook = arrival("fints", "2026112400017")
+    statement = arrival("camt053", f"{OUR_IBAN}:2026112400017")
+    assert webhook.transfer_keys == statement.transfer_keys == transfer_keys(webhook)
+    assert webhook.transfer_keys == (
+        f"{OUR_IBAN}|ref|2026112400017|119000|EUR",
+        "ref|2026112400017|119000|EUR",
+    )
+
+
+def test_references_are_compared_without_case_and_whitespace() -> None:
+    assert normalize_reference(" ab 12\tcd ") == "AB12CD"
+    plain = arrival("fints", "1", bank_reference="ABC-2026-17")
+    spaced = arrival("camt053", "2", bank_reference="abc-2026 -17")
+    assert plain.transfer_keys == spaced.transfer_keys
+
+
+@pytest.mark.parametrize("placeholder", ["NOTPROVIDED", "NONREF", "nonref", " - ", "", None])
+def test_placeholders_are_no_reference(placeholder: str | None) -> None:
+    assert normalize_reference(placeholder) is None
+    no_identity = arrival("fints", "1", bank_reference=placeholder, end_to_end_id=placeholder)
+    assert no_identity.transfer_keys == ()
+
+
+def test_transfer_without_reference_and_end_to_end_id_has_no_key() -> None:
+    assert (
+        arrival("fints", "1", bank_reference=None, end_to_end_id="NOTPROVIDED").transfer_keys == ()
+    )
+
+
+def test_different_bank_references_are_different_transfers() -> None:
+    first = arrival("fints", "1", bank_reference="2026112400017")
+    lookalike = arrival("fints", "2", bank_reference="2026112400018")
+    assert not share_a_key(first, lookalike)
+
+
+@pytest.mark.parametrize("change", [{"amount": "1190.01"}, {"currency": "USD"}])
+def test_another_amount_or_currency_is_never_the_same_transfer(change: dict[str, str]) -> None:
+    assert not share_a_key(arrival("fints", "1"), arrival("camt053", "2", **change))
+
+
+def test_amount_in_the_key_is_in_cents() -> None:
+    assert arrival("fints", "1", amount="0.5").transfer_keys[-1] == "ref|2026112400017|50|EUR"
+
+
+def test_end_to_end_id_amount_and_value_date_identify_a_transfer_without_reference() -> None:
+    webhook = arrival("fints", "1", bank_reference=None, end_to_end_id="re-1042 ")
+    statement = arrival("camt053", "2", bank_reference=None, end_to_end_id="RE-1042")
+    assert webhook.transfer_keys == statement.transfer_keys
+    assert "e2e|RE-1042|119000|EUR|2026-11-24" in webhook.transfer_keys
+    next_day = arrival(
+        "camt053", "3", bank_reference=None, end_to_end_id="RE-1042", value_date="2026-11-25"
+    )
+    assert not share_a_key(webhook, next_day)
+
+
+def test_without_value_date_the_booking_date_counts() -> None:
+    undated = arrival("fints", "1", bank_reference=None, end_to_end_id="E2E-7", value_date=None)
+    dated = arrival("camt053", "2", bank_reference=None, end_to_end_id="E2E-7")
+    assert undated.transfer_keys == dated.transfer_keys
+
+
+def test_reference_and_end_to_end_id_both_identify_a_transfer() -> None:
+    """A channel that lacks the bank reference still meets one that has both."""
+    full = arrival("camt053", "1", end_to_end_id="RE-1042")
+    without_reference = arrival("fints", "2", bank_reference=None, end_to_end_id="RE-1042")
+    without_end_to_end_id = arrival("qonto", "3", account_iban=None)
+    assert share_a_key(full, without_reference)
+    assert share_a_key(full, without_end_to_end_id)
+    assert len(full.transfer_keys) == 4
+
+
+def test_qonto_without_account_meets_the_statement_of_its_account() -> None:
+    qonto = from_qonto(QONTO_FIXTURE)
+    assert qonto.account_iban is None
+    assert qonto.transfer_keys == ("ref|MUSTER-GMBH-1234|12389|EUR",)
+    statement = arrival(
+        "camt053",
+        f"{OUR_IBAN}:muster-gmbh-1234",
+        bank_reference="muster-gmbh-1234",
+        amount="123.89",
+    )
+    assert share_a_key(qonto, statement)
+    assert may_be_one_transfer(qonto.account_iban, statement.account_iban)
+
+
+def test_the_same_reference_on_two_of_our_accounts_is_two_transfers() -> None:
+    ours = arrival("camt053", "1")
+    other_account = arrival("camt053", "2", account_iban=OTHER_IBAN)
+    shared = set(ours.transfer_keys) & set(other_account.transfer_keys)
+    assert shared == {"ref|2026112400017|119000|EUR"}  # the key an arrival without account uses
+    assert not may_be_one_transfer(ours.account_iban, other_account.account_iban)
+    # ... and each still meets its own twin through the key with its account
+    assert f"{OTHER_IBAN}|ref|2026112400017|119000|EUR" in other_account.transfer_keys
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (OUR_IBAN, OUR_IBAN, True),
+        (OUR_IBAN, None, True),
+        (None, OUR_IBAN, True),
+        (None, None, True),
+        (OUR_IBAN, OTHER_IBAN, False),
+    ],
+)
+def test_may_be_one_transfer(first: str | None, second: str | None, expected: bool) -> None:
+    assert may_be_one_transfer(first, second) is expected
+
+
+def test_camt_batch_member_is_not_identified_by_the_batch_reference() -> None:
+    """Members of a Sammelgutschrift share the entry's AcctSvcrRef; their ids end in ``:<n>``."""
+    members = [
+        arrival("camt053", f"{OUR_IBAN}:2026112590000001:{n}", bank_reference="2026112590000001")
+        for n in (1, 2)
+    ]
+    assert members[0].transfer_keys == members[1].transfer_keys == ()
+    with_end_to_end_id = arrival(
+        "camt053",
+        f"{OUR_IBAN}:2026112590000001:3",
+        bank_reference="2026112590000001",
+        end_to_end_id="WEBER-2026-11-88",
+    )
+    assert all("|e2e|" in k or k.startswith("e2e|") for k in with_end_to_end_id.transfer_keys)
+    own_reference = arrival(
+        "camt053", f"{OUR_IBAN}:2026112590000001", bank_reference="2026112590000001"
+    )
+    assert own_reference.transfer_keys != ()
+
+
+def test_a_long_reference_becomes_a_bounded_key() -> None:
+    long = arrival("fints", "1", bank_reference="X" * 500).transfer_keys
+    assert all(len(key) <= 200 for key in long)
+    assert long == arrival("camt053", "2", bank_reference="x" * 500).transfer_keys
+    assert long != arrival("camt053", "3", bank_reference="X" * 499 + "Y").transfer_keys
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**11 - 1),
+    reference=st.text(min_size=1, max_size=300),
+    source=st.sampled_from(["fints", "camt053", "qonto", "labelled"]),
+    transaction_id=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40
+    ),
+)
+def test_keys_depend_on_the_transfer_not_on_the_channel(
+    cents: int, reference: str, source: str, transaction_id: str
+) -> None:
+    amount = str(Decimal(cents) / 100)
+    one = arrival("fints", "x", amount=amount, bank_reference=reference)
+    other = arrival(source, transaction_id, amount=amount, bank_reference=reference)
+    if source != "camt053":
+        assert one.transfer_keys == other.transfer_keys
+    assert all(len(key) <= 200 for key in other.transfer_keys)
+    assert sorted(other.transfer_keys) == list(other.transfer_keys)

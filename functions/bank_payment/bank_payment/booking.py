@@ -15,6 +15,15 @@ Lambda that died half-way continues where the last attempt stopped and never boo
 - a payment Billomat refuses (400, e.g. the invoice was paid by hand meanwhile) turns the
   transaction into a review item.
 
+One transfer can also arrive twice under different ids (a banking tool's webhook, then the
+evening's camt.053; Qonto, then a statement). Before anything is decided, each of its
+``transfer_keys`` is claimed for good under ``transfer#<key>`` / ``claim``, bound to this
+transaction's reference. A retry of the same transaction finds its own claims and goes on (a
+first arrival that crashed after claiming still books on its retry); an arrival that finds a key
+held by another transaction of possibly the same account books nothing and ends as
+``duplicate``, naming the first arrival. Keys are claimed in sorted order, so of several arrivals
+of one transfer exactly one goes on, however they interleave.
+
 Not booked means reviewed: ``review`` / ``<booking_date>#<source>:<transaction_id>`` holds the
 reason, the transfer and the candidate invoices; accounting gets one short notice per batch.
 After a booking by invoice number (rules 1–3) the payer's IBAN is remembered for the client
@@ -30,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from autopilot.bank_transactions import BankTransaction
+from autopilot.bank_transactions import BankTransaction, may_be_one_transfer
 from autopilot.billomat import (
     BillomatClient,
     BillomatError,
@@ -57,6 +66,11 @@ from .matching import (
 log = logging.getLogger("autopilot.bank_payment")
 
 STATE = "state"
+TRANSFER_CLAIM = "claim"
+# A transfer key belongs to its first arrival for good: a crashed first arrival is retried by SQS
+# (or redriven from the DLQ), never taken over by a second arrival of the same transfer.
+TRANSFER_CLAIM_NEVER_STALE = 100 * 365 * 86400
+FINAL_STATUSES = frozenset({"booked", "review", "ignored", "duplicate"})
 REVIEW_PARTITION = "review"
 PAYMENT_REFUSED = "payment_refused"
 COMMENT_TEXT_LIMIT = 80
@@ -65,6 +79,11 @@ COMMENT_TEXT_LIMIT = 80
 def checkpoint_key(transaction: BankTransaction) -> str:
     """The workflow-table partition of one transaction."""
     return f"banktx#{transaction.reference}"
+
+
+def transfer_claim_key(key: str) -> str:
+    """The workflow-table partition that binds a transfer key to its first arrival."""
+    return f"transfer#{key}"
 
 
 def review_key(transaction: BankTransaction) -> str:
@@ -110,11 +129,13 @@ class TransactionOutcome:
 
     transaction: str
     status: str
-    """booked | review | ignored"""
+    """booked | review | ignored | duplicate"""
     rule: str | None = None
     payments: tuple[dict[str, Any], ...] = ()
     reason: str | None = None
     review_key: str | None = None
+    duplicate_of: str | None = None
+    """For a duplicate: the reference of the first arrival of the same transfer."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -282,11 +303,29 @@ class BankPaymentBooking:
     def run(self, transaction: BankTransaction) -> TransactionOutcome:
         """Book ``transaction`` or put it on review (idempotent: safe to call again any time)."""
         state = self.store.get(checkpoint_key(transaction), STATE) or {}
-        if state.get("status") in {"booked", "review", "ignored"}:
+        if state.get("status") in FINAL_STATUSES:
             return self._outcome(transaction, state)
         if not transaction.is_booked_credit:
             reason = f"{transaction.direction.value} {transaction.status.value}"
             state = self._save(transaction, status="ignored", reason=reason)
+            return self._outcome(transaction, state)
+        first = self._claim_transfer(transaction)
+        if first is not None:
+            key, owner = first
+            log.info(
+                "%s is the same transfer as %s (transfer key %s): nothing booked",
+                transaction.reference,
+                owner,
+                key,
+            )
+            state = self._save(
+                transaction,
+                status="duplicate",
+                reason="same_transfer",
+                duplicate_of=owner,
+                transfer_key=key,
+                bank_transaction=transaction.as_message(),
+            )
             return self._outcome(transaction, state)
 
         plan = state.get("plan")
@@ -323,6 +362,33 @@ class BankPaymentBooking:
         return self._outcome(transaction, state)
 
     # -- steps -------------------------------------------------------------------------------
+    def _claim_transfer(self, transaction: BankTransaction) -> tuple[str, str] | None:
+        """Bind each transfer key to this transaction; ``(key, first arrival)`` when another
+        arrival of the same transfer holds one (then this one must book nothing)."""
+        for key in transaction.transfer_keys:
+            claim = self.store.claim(
+                transfer_claim_key(key),
+                TRANSFER_CLAIM,
+                transaction.reference,
+                TRANSFER_CLAIM_NEVER_STALE,
+                attributes={
+                    "account_iban": transaction.account_iban,
+                    "amount": str(transaction.amount),
+                    "currency": transaction.currency,
+                    "booking_date": transaction.booking_date.isoformat(),
+                },
+            )
+            if claim.acquired:
+                continue
+            holder = claim.item
+            if not may_be_one_transfer(holder.get("account_iban"), transaction.account_iban):
+                continue  # another account's transfer with the same reference and amount
+            owner = holder.get("owner")
+            if not owner:  # cannot happen with conditional writes; never guess who was first
+                raise ClaimHeldElsewhere(f"transfer key {key} has no owner yet")
+            return key, str(owner)
+        return None
+
     def _book(self, transaction: BankTransaction, booking: dict[str, Any]) -> dict[str, Any]:
         pk = checkpoint_key(transaction)
         invoice_id = int(booking["invoice_id"])
@@ -429,6 +495,7 @@ class BankPaymentBooking:
             payments=payments,
             reason=state.get("reason"),
             review_key=state.get("review_key"),
+            duplicate_of=state.get("duplicate_of"),
         )
 
     # -- review list -------------------------------------------------------------------------

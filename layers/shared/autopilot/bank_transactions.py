@@ -9,12 +9,14 @@ gives the schema's JSON back, so the queue message is the documented format.
 Rules of the schema: ``amount`` is a positive decimal string with at most two decimals and
 ``direction`` says credit or debit; dates are ISO dates; ``(source, transaction_id)`` identifies a
 transaction for ever (it is the exactly-once key of the payment booking); IBANs are stored without
-spaces in upper case; an end-to-end id of ``NOTPROVIDED`` means none.
+spaces in upper case; an end-to-end id of ``NOTPROVIDED`` means none. One transfer may come
+through several channels with different ids; :func:`transfer_keys` recognises it across them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -192,6 +194,93 @@ class BankTransaction(BaseModel):
     def as_message(self) -> dict[str, Any]:
         """The schema's JSON (``schema`` key included), as queued for the worker."""
         return self.model_dump(mode="json", by_alias=True)
+
+    @property
+    def transfer_keys(self) -> tuple[str, ...]:
+        """The cross-channel identities of the transfer (see :func:`transfer_keys`)."""
+        return transfer_keys(self)
+
+
+# --------------------------------------------------------------------------------------------
+# One transfer, several channels
+# --------------------------------------------------------------------------------------------
+
+# What banks and banking software write when there is no reference (MT940 NONREF, SEPA
+# NOTPROVIDED): never an identity.
+_PLACEHOLDER_REFERENCES = frozenset({"NOTPROVIDED", "NONREF", "NOREF", "NONE", "NA", "N/A", "-"})
+_LONGEST_READABLE_KEY = 200
+
+
+def normalize_reference(value: str | None) -> str | None:
+    """A bank or end-to-end reference as compared across channels: upper case, without
+    whitespace; None when blank or a placeholder such as ``NOTPROVIDED`` or ``NONREF``."""
+    if value is None:
+        return None
+    compact = "".join(value.split()).upper()
+    if not compact or compact in _PLACEHOLDER_REFERENCES:
+        return None
+    return compact
+
+
+def _reference_names_a_batch(transaction: BankTransaction) -> bool:
+    """camt.053 gives the n-th transaction of a batch entry (Sammelgutschrift) without its own
+    ``AcctSvcrRef`` the id ``<account>:<entry reference>:<n>`` and the entry's reference: that
+    reference names the whole batch, not this transfer."""
+    reference = transaction.bank_reference
+    if transaction.source != "camt053" or reference is None:
+        return False
+    head, _, tail = transaction.transaction_id.rpartition(":")
+    return tail.isdigit() and head.endswith(f":{reference}")
+
+
+def transfer_keys(transaction: BankTransaction) -> tuple[str, ...]:
+    """The keys under which one transfer is recognised whichever channel delivers it (a banking
+    tool's webhook, Qonto, the evening's camt.053), sorted; empty when it carries no identity
+    (then nothing is deduplicated across channels and it is booked as before).
+
+    Identities, each qualified by amount in cents and currency (one transfer has one amount
+    in every channel, so two transfers that differ there are never taken for one):
+
+    - the **bank reference** (``ref|<REF>|<cents>|<CUR>``); not for a camt.053 batch member,
+      whose reference is the batch's (:func:`_reference_names_a_batch`);
+    - the **end-to-end id** with the value date, else the booking date
+      (``e2e|<E2E>|<cents>|<CUR>|<date>``).
+
+    References are compared in upper case without whitespace; placeholders (``NOTPROVIDED``,
+    ``NONREF``) are no reference. A bank reference is unique only per account, and Qonto does not
+    name our account (``account_iban`` None): so each identity is given without the account, and
+    with ``<IBAN>|`` in front when the account is known. An arrival without account (Qonto) meets
+    the statement of its account through the key without account; two arrivals that both name
+    their account and name different ones are never one transfer
+    (:func:`may_be_one_transfer`), and they still meet their own twins through the key with the
+    account. Keys longer than 200 characters are replaced by their SHA-256.
+    """
+    cents = int(transaction.amount * 100)
+    qualifier = f"{cents}|{transaction.currency}"
+    identities = []
+    reference = normalize_reference(transaction.bank_reference)
+    if reference is not None and not _reference_names_a_batch(transaction):
+        identities.append(f"ref|{reference}|{qualifier}")
+    end_to_end = normalize_reference(transaction.end_to_end_id)
+    if end_to_end is not None:
+        day = transaction.value_date or transaction.booking_date
+        identities.append(f"e2e|{end_to_end}|{qualifier}|{day.isoformat()}")
+    keys = set(identities)
+    if transaction.account_iban is not None:
+        keys.update(f"{transaction.account_iban}|{identity}" for identity in identities)
+    return tuple(sorted(_bounded(key) for key in keys))
+
+
+def _bounded(key: str) -> str:
+    if len(key) <= _LONGEST_READABLE_KEY:
+        return key
+    return "sha256|" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def may_be_one_transfer(account_iban: str | None, other_account_iban: str | None) -> bool:
+    """False only when both arrivals name our account and the accounts differ: a transfer is
+    credited to one account. An arrival that names none (Qonto) may be any account's."""
+    return account_iban is None or other_account_iban is None or account_iban == other_account_iban
 
 
 def from_bank_json(data: Any) -> BankTransaction:
