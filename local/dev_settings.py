@@ -18,6 +18,9 @@ DEV_WEBHOOK_SECRETS = {
     "QONTO_WEBHOOK_SECRET": "dev-qonto-webhook-secret",
 }
 DEV_HUBSPOT_ACCESS_TOKEN = "dev-hubspot-access-token"
+# The shops of the sample events in events/: a delivery from any other shop gets 401.
+DEV_SHOPIFY_SHOP_DOMAIN = "demo-shop.myshopify.com"
+DEV_WOOCOMMERCE_SITE_URL = "https://shop.example.de/"
 DEFAULT_PORT = 3000
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parents[1] / "out" / "reports"
 
@@ -34,6 +37,8 @@ class LocalSettings:
     webhook_secrets: Mapping[str, str]
     public_base_url: str
     invoice_trigger: str
+    shopify_shop_domain: str
+    woocommerce_site_url: str
     report_dir: str
 
     @classmethod
@@ -53,5 +58,7 @@ class LocalSettings:
             webhook_secrets=secrets,
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
             invoice_trigger=env.get("INVOICE_TRIGGER") or "paid",
+            shopify_shop_domain=env.get("SHOPIFY_SHOP_DOMAIN") or DEV_SHOPIFY_SHOP_DOMAIN,
+            woocommerce_site_url=env.get("WOOCOMMERCE_SITE_URL") or DEV_WOOCOMMERCE_SITE_URL,
             report_dir=env.get("REPORT_LOCAL_DIR") or str(DEFAULT_REPORT_DIR),
         )

@@ -18,7 +18,11 @@ from local.aws import LocalAws
 if TYPE_CHECKING:
     from autopilot.billomat import BillomatClient
     from local.billomat_sandbox import BillomatSandbox
-from local.dev_settings import DEV_WEBHOOK_SECRETS
+from local.dev_settings import (
+    DEV_SHOPIFY_SHOP_DOMAIN,
+    DEV_WEBHOOK_SECRETS,
+    DEV_WOOCOMMERCE_SITE_URL,
+)
 
 WEBHOOK_SECRETS = {
     "shopify": DEV_WEBHOOK_SECRETS["SHOPIFY_WEBHOOK_SECRET"],
@@ -67,6 +71,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         )
         environment["PUBLIC_BASE_URL"] = "http://127.0.0.1:3000"
         environment["INVOICE_TRIGGER"] = "paid"
+        environment["SHOPIFY_SHOP_DOMAIN"] = DEV_SHOPIFY_SHOP_DOMAIN
+        environment["WOOCOMMERCE_SITE_URL"] = DEV_WOOCOMMERCE_SITE_URL
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("BILLOMAT_ID", raising=False)

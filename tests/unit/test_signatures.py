@@ -93,3 +93,48 @@ def test_any_body_signed_with_a_secret_verifies_with_it(body: bytes, secret: str
     assert verify_timestamped_signature(
         body, timestamped_signature_header(body, secret, 1000), [secret], now=1000
     )
+
+
+# -- hostile headers (issue #8 §3): always False, never an exception ---------------------------
+
+HOSTILE_TIMESTAMPS = ["9" * 400, "9" * 5000, "²", "١٢٣", "-1", "1e9", " 1", ""]
+HOSTILE_DIGESTS = ["ä" * 64, "🙂", "g" * 64, "0" * 10_000, "\x00" * 64]
+
+
+def test_hostile_timestamped_headers_are_refused_without_raising() -> None:
+    body = b"{}"
+    good = timestamped_signature(body, "s", 1_700_000_000)
+    for stamp in HOSTILE_TIMESTAMPS:
+        header = f"t={stamp},v1={good}"
+        assert not verify_timestamped_signature(body, header, ["s"], now=1_700_000_000)
+    for digest in HOSTILE_DIGESTS:
+        header = f"t=1700000000,v1={digest}"
+        assert not verify_timestamped_signature(body, header, ["s"], now=1_700_000_000)
+    assert not verify_timestamped_signature(body, "t=1," * 5000, ["s"], now=1.0)
+
+
+def test_hostile_base64_signatures_are_refused_without_raising() -> None:
+    for digest in [*HOSTILE_DIGESTS, "ä" * 44, "=" * 44]:
+        assert not verify_base64_hmac_sha256(b"{}", digest, ["s"])
+
+
+def test_hostile_hubspot_headers_are_refused_without_raising() -> None:
+    body = b"[]"
+    good = hubspot_v3_signature("POST", "https://x/y", body, 1_700_000_000_000, "s")
+    for stamp in HOSTILE_TIMESTAMPS:
+        assert not verify_hubspot_v3_signature(
+            "POST", "https://x/y", body, good, stamp, ["s"], now=1_700_000_000
+        )
+    for digest in HOSTILE_DIGESTS:
+        assert not verify_hubspot_v3_signature(
+            "POST", "https://x/y", body, digest, "1700000000000", ["s"], now=1_700_000_000
+        )
+
+
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_any_text_in_signature_headers_never_raises(header: str, digest: str) -> None:
+    assert not verify_timestamped_signature(b"x", header, ["s"], now=1_700_000_000)
+    assert not verify_base64_hmac_sha256(b"x", digest, ["s"])
+    assert not verify_hubspot_v3_signature(
+        "POST", "https://x/y", b"x", digest, header, ["s"], now=1_700_000_000
+    )

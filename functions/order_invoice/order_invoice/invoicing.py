@@ -38,6 +38,7 @@ from autopilot.billomat import (
 )
 from autopilot.client_matching import Buyer, find_or_create_client
 from autopilot.email_once import EmailStep, send_email_once
+from autopilot.money import ZERO
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.shop_orders import ShopOrder
@@ -160,6 +161,9 @@ class OrderInvoicing:
 
         state = self._email_invoice(order, state, invoice_id)
 
+        if order.is_paid and order.total == ZERO:
+            # A 100 % discount: there is no money to book (Billomat refuses a 0 payment).
+            return self._outcome(order, state, "invoiced", "nothing to pay: the total is 0")
         if order.is_paid and state.get("payment_id") is None:
             state = self._book_payment(order, state, invoice_id)
 

@@ -13,9 +13,7 @@ retry for days). The answer comes before any Billomat work: Qonto allows one sec
 
 from __future__ import annotations
 
-import json
 import time
-from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +27,13 @@ from autopilot.bank_transactions import (
 from autopilot.shop_orders import validation_problems
 from autopilot.signatures import verify_timestamped_signature
 
-from .deliveries import RequestRejected, enqueue_once, intake_settings, webhook_secrets
+from .deliveries import (
+    RequestRejected,
+    enqueue_once,
+    intake_settings,
+    parse_json_object,
+    webhook_secrets,
+)
 
 
 def _require_signature(source: str, body: bytes, header: str | None) -> None:
@@ -39,17 +43,6 @@ def _require_signature(source: str, body: bytes, header: str | None) -> None:
             "invalid_signature",
             "signature could not be verified (or its timestamp is more than 5 minutes off)",
         )
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object; numbers with decimals stay exact (Decimal, never float)."""
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestRejected(400, "invalid_json", f"body is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RequestRejected(400, "invalid_payload", "the body must be a JSON object")
-    return data
 
 
 def _queue(transaction: BankTransaction) -> dict[str, Any]:
@@ -69,7 +62,7 @@ def _queue(transaction: BankTransaction) -> dict[str, Any]:
 def bank_transaction(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """``POST /webhooks/bank/transactions``: one `bank-transaction/v1` object."""
     _require_signature("bank", body, headers.get("x-signature"))
-    data = _json_object(body)
+    data = parse_json_object(body)
     try:
         transaction = from_bank_json(data)
     except ValidationError as exc:
@@ -85,7 +78,7 @@ def bank_transaction(headers: dict[str, str], body: bytes) -> dict[str, Any]:
 def qonto_transaction(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """``POST /webhooks/qonto/transactions``: Qonto's ``v1/transactions`` webhook."""
     _require_signature("qonto", body, headers.get("x-qonto-signature"))
-    data = _json_object(body)
+    data = parse_json_object(body)
     try:
         transaction = from_qonto(data)
     except QontoEventIgnored as ignored:

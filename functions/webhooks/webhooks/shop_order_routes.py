@@ -14,18 +14,27 @@ the webhook).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from autopilot.settings import InvoiceTrigger
+from autopilot.shop_identity import (
+    UnknownShopError,
+    shopify_domain,
+    woocommerce_match_key,
+    woocommerce_site,
+)
 from autopilot.shop_orders import (
     ShopifyOrderPayload,
     ShopOrder,
     ShopOrderError,
     WooCommerceOrderPayload,
+    checked_total,
     shop_order_from_shopify,
     shop_order_from_woocommerce,
     validation_problems,
@@ -37,9 +46,11 @@ from .deliveries import (
     enqueue_once,
     intake_settings,
     parse_json,
+    secrets_are_per_shop,
     webhook_secrets,
 )
 
+logger = Logger(service="webhooks")
 BERLIN = ZoneInfo("Europe/Berlin")
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid"}
 WOOCOMMERCE_ORDER_TOPICS = {"order.created", "order.updated"}
@@ -50,9 +61,64 @@ def _today() -> dt.date:
     return dt.datetime.now(BERLIN).date()
 
 
-def _require_signature(source: str, body: bytes, signature: str | None) -> None:
-    if not verify_base64_hmac_sha256(body, signature, webhook_secrets(source)):
+def _require_signature(
+    source: str, shop: str, shops: tuple[str, ...], body: bytes, signature: str | None
+) -> None:
+    secrets = webhook_secrets(source, shop)
+    if len(shops) > 1 and not secrets_are_per_shop(source):
+        # One secret for several shops cannot tell them apart, and the shop header is not
+        # signed: a body of shop A sent as shop B would become a second order.
+        logger.error(
+            "several shops share one webhook secret; give each shop its own secret",
+            extra={"source": source},
+        )
         raise RequestRejected(401, "invalid_signature", "signature could not be verified")
+    if not verify_base64_hmac_sha256(body, signature, secrets):
+        raise RequestRejected(401, "invalid_signature", "signature could not be verified")
+
+
+def _unknown_shop(header: str, setting: str) -> RequestRejected:
+    return RequestRejected(
+        401,
+        "unknown_shop",
+        f"{header} does not name a shop this deployment serves (setting {setting})",
+    )
+
+
+def _shopify_shop(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """The configured Shopify shop the delivery names, and all configured shops."""
+    shops = intake_settings().shopify_shops
+    try:
+        shop = shopify_domain(headers.get("x-shopify-shop-domain") or "")
+    except UnknownShopError:
+        raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN") from None
+    if shop not in shops:
+        raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN")
+    return shop, shops
+
+
+def _woocommerce_site(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """The configured WooCommerce site the delivery names (``www.`` ignored), and all sites."""
+    sites = intake_settings().woocommerce_sites
+    try:
+        key = woocommerce_match_key(woocommerce_site(headers.get("x-wc-webhook-source") or ""))
+    except UnknownShopError:
+        raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL") from None
+    for site in sites:
+        if woocommerce_match_key(site) == key:
+            return site, sites
+    raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL")
+
+
+def _order_shape_problem(exc: ValidationError) -> RequestRejected:
+    """A payload field that fits the shop's schema but not an invoice (e.g. a 300-character
+    name); the fields are named as in the normalised order."""
+    return RequestRejected(
+        400,
+        "invalid_payload",
+        "the order cannot be invoiced as sent",
+        problems=validation_problems(exc),
+    )
 
 
 def _validated[Payload: (ShopifyOrderPayload, WooCommerceOrderPayload)](
@@ -89,28 +155,31 @@ def _queue(order: ShopOrder, dedupe_key: str, topic: str) -> dict[str, Any]:
 
 
 def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """Handle a Shopify `orders/*` delivery; returns the JSON answer (status 200)."""
-    _require_signature("shopify", body, headers.get("x-shopify-hmac-sha256"))
+    """Handle a Shopify `orders/*` delivery; returns the JSON answer (status 200).
+
+    The shop is the configured one the header names; the order and the transport dedupe key
+    come from the signed body only (Shopify retries carry the original body).
+    """
+    shop, shops = _shopify_shop(headers)
+    _require_signature("shopify", shop, shops, body, headers.get("x-shopify-hmac-sha256"))
     topic = (headers.get("x-shopify-topic") or "").strip()
-    shop = (headers.get("x-shopify-shop-domain") or "").strip().lower()
-    if not topic or not shop:
-        raise RequestRejected(
-            400,
-            "invalid_headers",
-            "X-Shopify-Topic and X-Shopify-Shop-Domain are required",
-        )
+    if not topic:
+        raise RequestRejected(400, "invalid_headers", "X-Shopify-Topic is required")
     if topic not in SHOPIFY_ORDER_TOPICS:
-        return {"status": "ignored", "reason": f"topic {topic} does not create invoices"}
+        return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(ShopifyOrderPayload, parse_json(body))
     try:
-        order = shop_order_from_shopify(payload, shop, received_on=_today())
+        order = checked_total(
+            shop_order_from_shopify(payload, shop, received_on=_today()), "total_price"
+        )
     except ShopOrderError as exc:
         raise _order_problem(exc) from exc
+    except ValidationError as exc:
+        raise _order_shape_problem(exc) from exc
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
         return {"status": "ignored", "reason": "order is not paid yet", "order": order.reference}
-    delivery = headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id")
-    dedupe_key = f"shopify:{shop}:{topic}:{delivery or order.order_id + ':' + order.status}"
+    dedupe_key = f"shopify:{shop}:body:{hashlib.sha256(body).hexdigest()}"
     return _queue(order, dedupe_key, topic)
 
 
@@ -130,18 +199,20 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     (status 200)."""
     if is_woocommerce_ping(headers, body):
         return {"status": "ok"}
-    _require_signature("woocommerce", body, headers.get("x-wc-webhook-signature"))
+    site, sites = _woocommerce_site(headers)
+    _require_signature("woocommerce", site, sites, body, headers.get("x-wc-webhook-signature"))
     topic = (headers.get("x-wc-webhook-topic") or "").strip()
-    source = (headers.get("x-wc-webhook-source") or "").strip()
-    if not source:
-        raise RequestRejected(400, "invalid_headers", "X-WC-Webhook-Source is required")
     if topic and topic not in WOOCOMMERCE_ORDER_TOPICS:
-        return {"status": "ignored", "reason": f"topic {topic} does not create invoices"}
+        return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(WooCommerceOrderPayload, parse_json(body))
     try:
-        order = shop_order_from_woocommerce(payload, source, received_on=_today())
+        order = checked_total(
+            shop_order_from_woocommerce(payload, site, received_on=_today()), "total"
+        )
     except ShopOrderError as exc:
         raise _order_problem(exc) from exc
+    except ValidationError as exc:
+        raise _order_shape_problem(exc) from exc
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
         return {"status": "ignored", "reason": "order is not paid yet", "order": order.reference}

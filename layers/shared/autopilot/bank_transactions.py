@@ -38,6 +38,7 @@ from autopilot.money import parse_amount, to_cents
 SCHEMA: Literal["bank-transaction/v1"] = "bank-transaction/v1"
 BERLIN = ZoneInfo("Europe/Berlin")
 MAX_AMOUNT = Decimal("1000000000")
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 _IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -135,6 +136,13 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _plausible_date(value: dt.date) -> dt.date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"a date must lie between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+PlausibleDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional_text)]
 OptionalIban = Annotated[str | None, BeforeValidator(_optional_iban)]
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
@@ -168,8 +176,8 @@ class BankTransaction(BaseModel):
     direction: Direction
     amount: Amount
     currency: Currency
-    booking_date: dt.date
-    value_date: dt.date | None = None
+    booking_date: PlausibleDate
+    value_date: PlausibleDate | None = None
     counterparty: Counterparty = Field(default_factory=Counterparty)
     remittance_information: Annotated[OptionalText, _at_most(2000)] = None
     """The free remittance text (Verwendungszweck)."""
@@ -307,7 +315,10 @@ _QONTO_STATUS = {
 def _berlin_date(moment: dt.datetime) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(BERLIN).date()
+    try:
+        return moment.astimezone(BERLIN).date()
+    except OverflowError:  # 9999-12-31T23:59-23:59 lies past the calendar's end in Berlin
+        raise ValueError("data.settled_at: the settlement time is out of range") from None
 
 
 def _qonto_payer_iban(transfer: Mapping[str, Any]) -> str | None:

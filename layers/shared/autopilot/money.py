@@ -20,7 +20,12 @@ ZERO = Decimal(0)
 
 # What a shop may write for an amount: optional sign, digits with an optional decimal point and an
 # optional exponent (JSON numbers). No thousands separators, no underscores, no decimal commas.
-_AMOUNT_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+# ASCII digits only: ``\d`` would let "١٢" through, which Decimal reads as 12.
+_AMOUNT_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$")
+MAX_AMOUNT_TEXT = 100
+AMOUNT_MAGNITUDE_LIMIT = Decimal("1e15")
+"""No amount anywhere comes near this; beyond it cent arithmetic would leave Decimal's
+28-digit precision (``to_cents(Decimal("1e30"))`` raises InvalidOperation)."""
 
 
 def to_cents(amount: Decimal | int) -> Decimal:
@@ -46,7 +51,7 @@ def parse_amount(value: str | int | float | Decimal) -> Decimal:
         amount = Decimal(str(value))
     elif isinstance(value, str):
         text = value.strip()
-        if not _AMOUNT_TEXT.match(text):
+        if len(text) > MAX_AMOUNT_TEXT or not _AMOUNT_TEXT.match(text):
             raise ValueError(f"expected a decimal number, got {value!r}")
         try:
             amount = Decimal(text)
@@ -56,6 +61,8 @@ def parse_amount(value: str | int | float | Decimal) -> Decimal:
         raise ValueError(f"expected an amount, got {type(value).__name__}")
     if not amount.is_finite():
         raise ValueError(f"expected a finite amount, got {value!r}")
+    if abs(amount) >= AMOUNT_MAGNITUDE_LIMIT:
+        raise ValueError(f"an amount must be below {AMOUNT_MAGNITUDE_LIMIT:,f}, got {value!r}")
     return amount
 
 
@@ -72,15 +79,24 @@ def normalize_rate(rate: str | int | float | Decimal) -> Decimal:
 
     Rates outside 0–100 % are refused: they mean a fraction and a percentage were mixed up.
     """
-    percent = parse_amount(rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    percent = parse_amount(rate)
     if percent < ZERO or percent > HUNDRED:
+        raise ValueError(f"a tax rate must be between 0 and 100 percent, got {rate!r}")
+    percent = percent.quantize(CENT, rounding=ROUND_HALF_UP)
+    if percent > HUNDRED:
         raise ValueError(f"a tax rate must be between 0 and 100 percent, got {rate!r}")
     return plain_decimal(percent)
 
 
 def rate_from_fraction(fraction: str | int | float | Decimal) -> Decimal:
-    """The percent rate for a fraction as Shopify sends it (``0.19`` → ``Decimal("19")``)."""
-    return normalize_rate(parse_amount(fraction) * HUNDRED)
+    """The percent rate for a fraction as Shopify sends it (``0.19`` → ``Decimal("19")``).
+
+    A fraction outside 0–1 (``19`` for 19 %) is refused: a percent where a fraction belongs.
+    """
+    share = parse_amount(fraction)
+    if share < ZERO or share > 1:
+        raise ValueError(f"a tax rate fraction must be between 0 and 1, got {fraction!r}")
+    return normalize_rate(share * HUNDRED)
 
 
 def net_from_gross(gross: Decimal, rate: Decimal) -> Decimal:

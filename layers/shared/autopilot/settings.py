@@ -9,11 +9,25 @@ template.yaml.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from autopilot.shop_identity import (
+    UnknownShopError,
+    parse_list,
+    shopify_domain,
+    woocommerce_site,
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -70,6 +84,22 @@ class BillomatSettings(EnvironmentSettings):
         return f"https://{self.billomat_id}.billomat.net/api/"
 
 
+def _shop_list(normalise: Callable[[str], str]) -> BeforeValidator:
+    def parse(value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return parse_list(value, normalise)
+            except UnknownShopError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    return BeforeValidator(parse)
+
+
+ShopifyShops = Annotated[tuple[str, ...], _shop_list(shopify_domain)]
+WooCommerceSites = Annotated[tuple[str, ...], _shop_list(woocommerce_site)]
+
+
 class IntakeSettings(EnvironmentSettings):
     """What the internet-facing webhook intake needs (never the Billomat key)."""
 
@@ -81,6 +111,10 @@ class IntakeSettings(EnvironmentSettings):
     products_queue_url: str = Field(alias="PRODUCTS_QUEUE_URL")
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     invoice_trigger: InvoiceTrigger = Field(default=InvoiceTrigger.PAID, alias="INVOICE_TRIGGER")
+    shopify_shops: ShopifyShops = Field(default=(), alias="SHOPIFY_SHOP_DOMAIN")
+    """The Shopify shops this deployment serves (``*.myshopify.com``); others get 401."""
+    woocommerce_sites: WooCommerceSites = Field(default=(), alias="WOOCOMMERCE_SITE_URL")
+    """The WooCommerce sites this deployment serves (normalised, see ``shop_identity``)."""
 
 
 DEFAULT_INVOICE_EMAIL_SUBJECT = (
@@ -107,3 +141,10 @@ class OrderInvoiceSettings(EnvironmentSettings):
     accounting_cc: str | None = Field(default=None, alias="ACCOUNTING_CC_EMAIL")
     """Optional address that gets a copy of every invoice e-mail."""
     invoice_template_id: int | None = Field(default=None, alias="INVOICE_TEMPLATE_ID")
+
+
+class RetrySettings(EnvironmentSettings):
+    """How long an SQS worker keeps delaying a message Billomat cannot take (delayed_retry)."""
+
+    retry_horizon_hours: float = Field(default=72.0, gt=0, alias="RETRY_HORIZON_HOURS")
+    """From a message's first delay: past it, the message fails and goes to the DLQ."""

@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -45,6 +44,8 @@ from pydantic import (
 
 from autopilot.billomat.vocabulary import PaymentType
 from autopilot.money import (
+    CENT,
+    HUNDRED,
     ZERO,
     normalize_rate,
     parse_amount,
@@ -52,6 +53,7 @@ from autopilot.money import (
     tax_on_net,
     to_cents,
 )
+from autopilot.shop_identity import UnknownShopError, woocommerce_site
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -84,6 +86,12 @@ def _shop_id(value: object) -> object:
     return value
 
 
+MAX_ORDER_AMOUNT = Decimal("100000000")
+"""Bounds of every amount in an order payload (a hundred million in the order's currency)."""
+MAX_QUANTITY = Decimal("1000000")
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
 def _amount_or_zero(value: object) -> Decimal:
     """WooCommerce writes ``""`` for an absent tax share; that is zero, not an error."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -97,10 +105,57 @@ def _amount_or_none(value: object) -> Decimal | None:
     return _amount(value)
 
 
-def _amount(value: object) -> Decimal:
+def _number(value: object) -> Decimal:
+    """A finite, bounded decimal number with any number of places (a unit price, a tax share)."""
     if not isinstance(value, str | int | float | Decimal):
         raise ValueError(f"expected a decimal number, got {type(value).__name__}")
-    return parse_amount(value)
+    number = parse_amount(value)
+    if abs(number) > MAX_ORDER_AMOUNT:
+        raise ValueError(f"must be within ±{MAX_ORDER_AMOUNT:,f}")
+    return number
+
+
+def _number_or_zero(value: object) -> Decimal:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ZERO
+    return _number(value)
+
+
+def _number_or_none(value: object) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _number(value)
+
+
+def _amount(value: object) -> Decimal:
+    """A money amount: a bounded decimal with at most two places (cents)."""
+    amount = _number(value)
+    if amount != to_cents(amount):
+        raise ValueError("an amount has at most two decimals")
+    return amount
+
+
+def _quantity(value: object) -> Decimal:
+    quantity = _number(value)
+    if not ZERO <= quantity <= MAX_QUANTITY or quantity != quantity.quantize(Decimal("0.001")):
+        raise ValueError(f"a quantity is between 0 and {MAX_QUANTITY:,f} with at most 3 decimals")
+    return quantity
+
+
+def _tax_fraction(value: object) -> Decimal:
+    """Shopify's rate: a fraction in 0–1 (``0.19``); ``19`` means a percent was sent."""
+    fraction = _number(value)
+    if not ZERO <= fraction <= 1:
+        raise ValueError("a tax rate is a fraction between 0 and 1 (0.19 for 19 %)")
+    return fraction
+
+
+def _tax_percent_or_none(value: object) -> Decimal | None:
+    """WooCommerce's ``rate_percent``: a percent in 0–100."""
+    percent = _number_or_none(value)
+    if percent is not None and not ZERO <= percent <= HUNDRED:
+        raise ValueError("a tax rate is a percent between 0 and 100")
+    return percent
 
 
 def _empty_as_none(value: object) -> object:
@@ -109,14 +164,31 @@ def _empty_as_none(value: object) -> object:
     return value
 
 
-ShopId = Annotated[str, BeforeValidator(_shop_id), Field(min_length=1)]
+def _plausible_time(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"a date must lie between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
+
+
+ShopId = Annotated[str, BeforeValidator(_shop_id), Field(min_length=1, max_length=64)]
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
-"""A required amount: a decimal string or JSON number, never NaN/infinity."""
+"""A required amount in cents: a decimal string or JSON number, bounded, never NaN/infinity."""
+NonNegativeAmount = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0)]
 AmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
+NonNegativeAmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero), Field(ge=0)]
 OptionalAmount = Annotated[Decimal | None, BeforeValidator(_amount_or_none)]
-Quantity = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0)]
+NonNegativeOptionalAmount = Annotated[
+    Decimal | None, BeforeValidator(_amount_or_none), Field(default=None, ge=0)
+]
+NumberOrZero = Annotated[Decimal, BeforeValidator(_number_or_zero)]
+OptionalNumber = Annotated[Decimal | None, BeforeValidator(_number_or_none)]
+Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
+TaxFraction = Annotated[Decimal, BeforeValidator(_tax_fraction)]
+OptionalTaxPercent = Annotated[Decimal | None, BeforeValidator(_tax_percent_or_none)]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(str.upper)]
-Timestamp = Annotated[dt.datetime | None, BeforeValidator(_empty_as_none)]
+Timestamp = Annotated[
+    dt.datetime | None, BeforeValidator(_empty_as_none), AfterValidator(_plausible_time)
+]
 
 
 class ShopPayload(BaseModel):
@@ -134,14 +206,14 @@ class ShopifyTaxLine(ShopPayload):
     """One tax on a line; ``rate`` is a fraction (0.19), ``price`` the tax amount."""
 
     title: str | None = None
-    rate: Amount
-    price: AmountOrZero = ZERO
+    rate: TaxFraction
+    price: NonNegativeAmountOrZero = ZERO
 
 
 class ShopifyDiscountAllocation(ShopPayload):
     """The share of one discount that falls on a line, on the order's pricing basis."""
 
-    amount: Amount
+    amount: NonNegativeAmount
     discount_application_index: int | None = None
 
 
@@ -154,12 +226,12 @@ class ShopifyLineItem(ShopPayload):
     variant_title: str | None = None
     sku: str | None = None
     quantity: Quantity
-    price: Amount
+    price: NonNegativeAmount
     taxable: bool | None = None
     gift_card: bool | None = None
     tax_lines: list[ShopifyTaxLine] = Field(default_factory=list)
     discount_allocations: list[ShopifyDiscountAllocation] = Field(default_factory=list)
-    total_discount: AmountOrZero = ZERO
+    total_discount: NonNegativeAmountOrZero = ZERO
 
 
 class ShopifyShippingLine(ShopPayload):
@@ -167,8 +239,8 @@ class ShopifyShippingLine(ShopPayload):
 
     title: str | None = None
     code: str | None = None
-    price: Amount
-    discounted_price: OptionalAmount = None
+    price: NonNegativeAmount
+    discounted_price: NonNegativeOptionalAmount = None
     tax_lines: list[ShopifyTaxLine] = Field(default_factory=list)
     discount_allocations: list[ShopifyDiscountAllocation] = Field(default_factory=list)
 
@@ -229,10 +301,10 @@ class ShopifyOrderPayload(ShopPayload):
     gateway: str | None = None
     payment_gateway_names: list[str] = Field(default_factory=list)
     taxes_included: bool
-    total_price: Amount
-    subtotal_price: OptionalAmount = None
-    total_tax: Amount
-    total_discounts: AmountOrZero = ZERO
+    total_price: NonNegativeAmount
+    subtotal_price: NonNegativeOptionalAmount = None
+    total_tax: NonNegativeAmount
+    total_discounts: NonNegativeAmountOrZero = ZERO
     created_at: Timestamp = None
     processed_at: Timestamp = None
     customer: ShopifyCustomer | None = None
@@ -253,8 +325,8 @@ class WooTaxShare(ShopPayload):
     """The tax of one rate on a line; ``id`` is the tax rate id (``tax_lines[].rate_id``)."""
 
     id: ShopId
-    total: AmountOrZero = ZERO
-    subtotal: AmountOrZero = ZERO
+    total: NumberOrZero = ZERO
+    subtotal: NumberOrZero = ZERO
 
 
 class WooMetaData(ShopPayload):
@@ -271,12 +343,12 @@ class WooLineItem(ShopPayload):
     name: str | None = None
     sku: str | None = None
     quantity: Quantity
-    subtotal: Amount
-    subtotal_tax: AmountOrZero = ZERO
-    total: Amount
-    total_tax: AmountOrZero = ZERO
+    subtotal: NonNegativeAmount
+    subtotal_tax: NonNegativeAmountOrZero = ZERO
+    total: NonNegativeAmount
+    total_tax: NonNegativeAmountOrZero = ZERO
     taxes: list[WooTaxShare] = Field(default_factory=list)
-    price: OptionalAmount = None
+    price: OptionalNumber = None
     tax_class: str | None = None
 
 
@@ -290,7 +362,7 @@ class WooTaxLine(ShopPayload):
     compound: bool | None = None
     tax_total: AmountOrZero = ZERO
     shipping_tax_total: AmountOrZero = ZERO
-    rate_percent: OptionalAmount = None
+    rate_percent: OptionalTaxPercent = None
 
 
 class WooShippingLine(ShopPayload):
@@ -299,8 +371,8 @@ class WooShippingLine(ShopPayload):
     id: ShopId | None = None
     method_title: str | None = None
     method_id: str | None = None
-    total: Amount
-    total_tax: AmountOrZero = ZERO
+    total: NonNegativeAmount
+    total_tax: NonNegativeAmountOrZero = ZERO
     taxes: list[WooTaxShare] = Field(default_factory=list)
 
 
@@ -361,10 +433,10 @@ class WooCommerceOrderPayload(ShopPayload):
     date_completed: Timestamp = None
     date_modified: Timestamp = None
     date_modified_gmt: Timestamp = None
-    discount_total: AmountOrZero = ZERO
-    shipping_total: AmountOrZero = ZERO
-    total: Amount
-    total_tax: Amount
+    discount_total: NonNegativeAmountOrZero = ZERO
+    shipping_total: NonNegativeAmountOrZero = ZERO
+    total: NonNegativeAmount
+    total_tax: NonNegativeAmount
     payment_method: str | None = None
     payment_method_title: str | None = None
     transaction_id: str | None = None
@@ -394,22 +466,29 @@ def validation_problems(error: ValidationError) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------------
 
 
+ShortText = Annotated[str, Field(max_length=255)]
+"""Names, address parts, numbers: what a Billomat client or document field holds."""
+LongText = Annotated[str, Field(max_length=1000)]
+"""A position title (product and variant name)."""
+MAX_ORDER_LINES = 500
+
+
 class ShopCustomer(BaseModel):
     """The buyer as the invoice addresses them (billing address first)."""
 
     model_config = ConfigDict(frozen=True)
 
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    street: str | None = None
-    street2: str | None = None
-    zip: str | None = None
-    city: str | None = None
-    country_code: str | None = None
-    phone: str | None = None
-    vat_id: str | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    street: ShortText | None = None
+    street2: ShortText | None = None
+    zip: ShortText | None = None
+    city: ShortText | None = None
+    country_code: ShortText | None = None
+    phone: ShortText | None = None
+    vat_id: ShortText | None = None
 
 
 class OrderLine(BaseModel):
@@ -423,8 +502,8 @@ class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: LineKind
-    title: str
-    sku: str | None = None
+    title: LongText
+    sku: ShortText | None = None
     quantity: Decimal = Field(ge=0, allow_inf_nan=False)
     unit_price: Decimal = Field(allow_inf_nan=False)
     discount: Decimal = Field(default=ZERO, allow_inf_nan=False)
@@ -448,22 +527,22 @@ class ShopOrder(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: ShopSource
-    shop: str = Field(min_length=1)
+    shop: str = Field(min_length=1, max_length=255)
     """Shopify shop domain or WooCommerce host name."""
-    order_id: str = Field(min_length=1)
-    order_number: str
+    order_id: str = Field(min_length=1, max_length=64)
+    order_number: ShortText
     """What the customer sees, e.g. ``#1001`` or ``4711``."""
-    customer_id: str | None = None
+    customer_id: ShortText | None = None
     currency: str
     prices_include_tax: bool
     is_paid: bool
     paid_on: dt.date | None = None
-    payment_gateway: str | None = None
-    status: str
+    payment_gateway: ShortText | None = None
+    status: ShortText
     """The shop's own status (Shopify ``financial_status``, WooCommerce ``status``)."""
     ordered_on: dt.date
     customer: ShopCustomer
-    lines: list[OrderLine]
+    lines: list[OrderLine] = Field(max_length=MAX_ORDER_LINES)
     total: Decimal = Field(allow_inf_nan=False)
     """The gross order total as the shop states it."""
     total_tax: Decimal = Field(allow_inf_nan=False)
@@ -491,11 +570,42 @@ class ShopOrder(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
+def checked_total(order: ShopOrder, total_field: str) -> ShopOrder:
+    """``order`` when its total is whole cents, not negative, and equals its parts within a
+    cent (item, shipping and fee lines after discounts, plus the tax when prices are net);
+    ShopOrderError naming ``total_field`` otherwise. No item or shipping line may end below
+    zero (a discount larger than its line); only a fee may be negative (a discount as fee).
+    """
+    for index, line in enumerate(order.lines):
+        if line.kind != "fee" and line.amount < ZERO:
+            raise ShopOrderError(
+                f"lines.{index}", f"{line.title[:80]}: the discount is larger than the line"
+            )
+    parts = sum((line.amount for line in order.lines), ZERO)
+    if not order.prices_include_tax:
+        parts += order.total_tax
+    if order.total < ZERO or order.total != to_cents(order.total):
+        raise ShopOrderError(total_field, "the total must be a non-negative amount in cents")
+    if abs(parts - order.total) > CENT:
+        basis = "lines, shipping and fees" if order.prices_include_tax else "net lines plus tax"
+        raise ShopOrderError(
+            total_field,
+            f"the total {order.total} does not equal its parts ({basis}: {parts})",
+        )
+    return order
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _text(*candidates: str | None) -> str | None:
-    """The first candidate with content, stripped; shops send ``""`` for empty fields."""
+    """The first candidate with content, stripped; shops send ``""`` for empty fields.
+
+    Control characters other than tab and line feed become spaces (Billomat renders PDFs).
+    """
     for candidate in candidates:
         if candidate is not None and candidate.strip():
-            return candidate.strip()
+            return _CONTROL_CHARACTERS.sub(" ", candidate).strip()
     return None
 
 
@@ -545,14 +655,12 @@ def _vat_id(pairs: Iterable[tuple[str | None, object]]) -> str | None:
     return None
 
 
-def _host(source_url: str) -> str:
-    """``https://shop.example.de/`` → ``shop.example.de`` (scheme optional)."""
-    text = source_url.strip()
-    parts = urlsplit(text if "//" in text else f"//{text}")
-    host = parts.hostname or ""
-    if not host:
-        raise ShopOrderError("source_url", f"no host name in {source_url!r}")
-    return host
+def _site(source_url: str) -> str:
+    """``https://shop.example.de/`` → ``shop.example.de`` (see ``autopilot.shop_identity``)."""
+    try:
+        return woocommerce_site(source_url)
+    except UnknownShopError as exc:
+        raise ShopOrderError("source_url", str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -894,7 +1002,7 @@ def shop_order_from_woocommerce(
     customer_id = payload.customer_id if payload.customer_id not in (None, "0") else None
     return ShopOrder(
         source="woocommerce",
-        shop=_host(source_url),
+        shop=_site(source_url),
         order_id=payload.id,
         order_number=_text(payload.number) or payload.id,
         customer_id=customer_id,

@@ -10,9 +10,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# What a signature header may hold before any arithmetic or comparison: ASCII only, bounded.
+# (``str.isdigit`` accepts "²" and "٣", ``int()`` refuses more than 4,300 digits, a float
+# overflows on a few hundred, and ``hmac.compare_digest`` raises on non-ASCII text.)
+_EPOCH_SECONDS = re.compile(r"[0-9]{1,12}")
+_EPOCH_MILLISECONDS = re.compile(r"[0-9]{1,15}")
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_BASE64_SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
 def base64_hmac_sha256(body: bytes, secret: str) -> str:
@@ -23,14 +32,25 @@ def base64_hmac_sha256(body: bytes, secret: str) -> str:
 
 def verify_base64_hmac_sha256(body: bytes, signature: str | None, secrets: Sequence[str]) -> bool:
     """True when ``signature`` is the base64 HMAC of ``body`` under any non-empty secret."""
-    if not signature:
+    candidate = _base64_candidate(signature)
+    if candidate is None:
         return False
-    candidate = signature.strip().encode("ascii", "replace")
     return any(
         hmac.compare_digest(base64_hmac_sha256(body, secret).encode("ascii"), candidate)
         for secret in secrets
         if secret
     )
+
+
+def _base64_candidate(signature: str | None) -> bytes | None:
+    """The header's base64 digest as bytes, or None when it cannot be one."""
+    if not signature:
+        return None
+    # A "+" has been seen arriving as a space after header mangling (webhooks.md §3.3).
+    text = signature.strip().replace(" ", "+")
+    if not _BASE64_SHA256.fullmatch(text):
+        return None
+    return text.encode("ascii")
 
 
 def timestamped_signature(body: bytes, secret: str, timestamp: int) -> str:
@@ -56,11 +76,13 @@ def verify_timestamped_signature(
         return False
     timestamp: int | None = None
     candidates: list[str] = []
+    if len(header) > 2048:
+        return False
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and _EPOCH_SECONDS.fullmatch(value):
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and _HEX_SHA256.fullmatch(value.lower()):
             candidates.append(value.lower())
     if timestamp is None or not candidates or abs(now - timestamp) > tolerance_seconds:
         return False
@@ -91,12 +113,11 @@ def verify_hubspot_v3_signature(
     tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS,
 ) -> bool:
     """Check HubSpot's v3 signature and that its millisecond timestamp is fresh."""
-    if not signature or not timestamp_ms or not timestamp_ms.isdigit():
+    candidate = _base64_candidate(signature)
+    if candidate is None or not timestamp_ms or not _EPOCH_MILLISECONDS.fullmatch(timestamp_ms):
         return False
     if abs(now - int(timestamp_ms) / 1000) > tolerance_seconds:
         return False
-    # A "+" has been seen arriving as a space after header mangling (webhooks.md §3.3).
-    candidate = signature.strip().replace(" ", "+").encode("ascii", "replace")
     return any(
         hmac.compare_digest(
             hubspot_v3_signature(method, uri, body, int(timestamp_ms), secret).encode("ascii"),
