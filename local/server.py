@@ -362,14 +362,21 @@ def make_request_handler(system: LocalSystem) -> type[BaseHTTPRequestHandler]:
     return RequestHandler
 
 
+class LocalHTTPServer(ThreadingHTTPServer):
+    """One thread per request, and a listen backlog for a shop's burst (Python's default is 5:
+    forty deliveries arriving at once through a tunnel had their connections reset)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def main() -> int:
     """Run local mode until SIGINT/SIGTERM."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = LocalSettings.from_env()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     system = LocalSystem(settings, root)
-    server = ThreadingHTTPServer(("127.0.0.1", settings.port), make_request_handler(system))
-    server.daemon_threads = True
+    server = LocalHTTPServer(("127.0.0.1", settings.port), make_request_handler(system))
     port = server.server_address[1]
     system.start(port)
 

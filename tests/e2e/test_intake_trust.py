@@ -20,7 +20,7 @@ from autopilot.signatures import base64_hmac_sha256, timestamped_signature_heade
 from local.dev_settings import DEV_WEBHOOK_SECRETS
 from local.lambda_events import LocalLambdaContext, http_api_event
 
-from .conftest import Stack, clear_container_caches, queued_messages
+from .conftest import Billomat, Stack, clear_container_caches, queued_messages
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SHOPIFY_PAID = EVENTS / "shopify/order-paid-b2c-discount.json"
@@ -354,15 +354,30 @@ def test_invalid_bank_transactions_are_400(
 # -- 4. a valid zero-total order is fine -------------------------------------------------------
 
 
-def test_a_paid_zero_total_order_is_queued(stack: Stack) -> None:
-    def free(body: dict[str, Any]) -> None:
-        for line in body["line_items"]:
-            line["discount_allocations"] = [{"amount": line["price"]}]
-            line["quantity"] = 1
-        for line in body["shipping_lines"]:
-            line["discount_allocations"] = [{"amount": line["price"]}]
-        body["total_price"] = "0.00"
-        body["total_tax"] = "0.00"
+def _free(body: dict[str, Any]) -> None:
+    """A 100 % discount on everything."""
+    for line in body["line_items"]:
+        line["discount_allocations"] = [{"amount": line["price"]}]
+        line["quantity"] = 1
+    for line in body["shipping_lines"]:
+        line["discount_allocations"] = [{"amount": line["price"]}]
+    body["total_price"] = "0.00"
+    body["total_tax"] = "0.00"
 
-    status, answer = shopify(changed(SHOPIFY_PAID, free))
+
+def test_a_paid_zero_total_order_is_invoiced_and_e_mailed_without_a_payment(
+    stack: Stack, billomat: Billomat
+) -> None:
+    from .test_order_invoice import drain, records
+
+    status, answer = shopify(changed(SHOPIFY_PAID, _free))
     assert (status, answer["status"]) == (200, "queued"), answer
+    drain(stack)
+    [invoice] = records(billomat, "invoices")
+    assert invoice["status"] != "DRAFT"
+    assert Decimal(str(invoice["total_gross"])) == 0
+    assert records(billomat, "invoice-payments") == []
+    assert len(billomat.sandbox.sent_emails) == 1
+    sqs = boto3.client("sqs", region_name="eu-central-1")
+    dlq = sqs.receive_message(QueueUrl=stack.aws.dead_letter_queue_urls["orders"])
+    assert dlq.get("Messages", []) == []

@@ -169,3 +169,40 @@ def test_external_billomat_base_url_replaces_the_sandbox() -> None:
         assert httpx.get(running.base_url + "/local/billomat", timeout=10).status_code == 404
     finally:
         stop_server(running)
+
+
+def test_fifty_simultaneous_deliveries_are_all_answered(server: RunningServer) -> None:
+    """A shop's burst through a tunnel. (On this kernel a backlog of 5 survives this too, by
+    SYN retries; where the listen queue overflows with resets, the backlog is what counts.)"""
+    import json as jsonlib
+
+    from local.server import LocalHTTPServer
+
+    assert LocalHTTPServer.request_queue_size >= 50
+
+    from autopilot.signatures import timestamped_signature_header
+    from local.dev_settings import DEV_WEBHOOK_SECRETS
+
+    sample = jsonlib.loads((ROOT / "events/bank/bank-transfer-debit-rent.json").read_text())
+    secret = DEV_WEBHOOK_SECRETS["BANK_WEBHOOK_SECRET"]
+    start = threading.Barrier(50)
+    answers: list[int] = []
+
+    def deliver(number: int) -> None:
+        body = jsonlib.dumps({**sample["body"], "transaction_id": f"burst-{number}"}).encode()
+        header = timestamped_signature_header(body, secret, int(time.time()))
+        start.wait()
+        response = httpx.post(
+            server.base_url + "/webhooks/bank/transactions",
+            content=body,
+            headers={"X-Signature": header, "Content-Type": "application/json"},
+            timeout=30,
+        )
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [200] * 50
