@@ -1,31 +1,41 @@
-"""Billomat requests per paid shop order, and a burst of paid orders against the rate limit.
+"""Billomat requests per paid shop order, a burst against the rate limit, and an outage.
 
 Everything runs in-process: the order_invoice worker's Lambda handler, moto for AWS, and the
 Billomat sandbox with its real limit (300 requests per clock-aligned 15 minutes) on a
-simulated clock. SQS is simulated too, so that a message put back with a delay comes back
-when the simulated clock reaches it (moto would wait in real time).
+simulated clock. SQS is simulated too (with receive counts and a dead-letter queue after 5
+receives), so that a message put back with a delay comes back when the simulated clock
+reaches it (moto would wait in real time).
 
 Printed:
 1. requests per paid order for a new and for a returning customer (targets <= 6 and <= 4);
 2. for a burst of N paid orders (default 200, 50 distinct customers): orders lost, orders
    billed twice, requests sent, simulated time, and the throughput as a share of what the
-   limit allows (target >= 90 %): requests served / (300 x rate-limit windows elapsed).
+   limit allows (target >= 90 %): requests served / (300 x rate-limit windows elapsed);
+3. a Billomat outage (default 2 hours, every request answered 503) while paid orders keep
+   arriving (default 50 in its first 25 minutes): orders lost, billed twice, dead-lettered
+   (target 0 each), when the 30-minute outage alarm would fire, and how long after the
+   recovery the last order was invoiced.
 
-Run: `.venv/bin/python bench/order_requests.py [--orders N]`.
+Run: `.venv/bin/python bench/order_requests.py [--orders N] [--outage-hours H]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import heapq
+import io
 import itertools
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -36,27 +46,88 @@ LIMIT = 300
 SAMPLE = ROOT / "events" / "shopify" / "order-paid-b2c-discount.json"
 
 
+MAX_RECEIVES = 5  # template.yaml maxReceiveCount
+VISIBILITY_SECONDS = 360  # template.yaml VisibilityTimeout
+
+
+@dataclass
+class Delivery:
+    """One receive of a simulated SQS message."""
+
+    message: dict[str, Any]
+    receives: int
+
+
 class SimulatedQueue:
-    """An SQS queue on the sandbox's simulated clock: messages become visible at a time."""
+    """An SQS queue on the sandbox's simulated clock: messages become visible at a time; a
+    message that failed its ``MAX_RECEIVES``-th receive goes to ``dead_letters``."""
 
     def __init__(self, clock: Any) -> None:
         self.clock = clock
-        self._heap: list[tuple[float, int, dict[str, Any]]] = []
+        self._heap: list[tuple[float, int, dict[str, Any], int]] = []
         self._ids = itertools.count()
+        self.dead_letters: list[dict[str, Any]] = []
+        self.sent: list[tuple[float, dict[str, Any]]] = []
+        """(time, message) of every message sent, requeued copies included."""
 
-    def send(self, message: dict[str, Any], delay: float = 0.0) -> None:
-        heapq.heappush(self._heap, (self.clock.epoch() + delay, next(self._ids), message))
+    def send(self, message: dict[str, Any], delay: float = 0.0, receives: int = 0) -> None:
+        now = self.clock.epoch()
+        if receives == 0:
+            self.sent.append((now, message))
+        heapq.heappush(self._heap, (now + delay, next(self._ids), message, receives))
 
-    def receive(self, limit: int = 10) -> list[dict[str, Any]]:
+    def receive(self, limit: int = 10) -> list[Delivery]:
         """Up to ``limit`` visible messages; if none is visible yet, wait (simulated) for one."""
         if not self._heap:
             return []
         if self._heap[0][0] > self.clock.epoch():
             self.clock.advance(self._heap[0][0] - self.clock.epoch())
-        batch = []
+        batch: list[Delivery] = []
         while self._heap and self._heap[0][0] <= self.clock.epoch() and len(batch) < limit:
-            batch.append(heapq.heappop(self._heap)[2])
+            _at, _id, message, receives = heapq.heappop(self._heap)
+            batch.append(Delivery(message, receives + 1))
         return batch
+
+    def fail(self, delivery: Delivery) -> None:
+        """A failed record: visible again after the visibility timeout, or dead-lettered."""
+        if delivery.receives >= MAX_RECEIVES:
+            self.dead_letters.append(delivery.message)
+        else:
+            self.send(delivery.message, VISIBILITY_SECONDS, delivery.receives)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class OutageTransport(httpx.BaseTransport):
+    """Billomat behind a switch: within an outage window every request gets 503."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: Any) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.windows: list[tuple[float, float]] = []
+        self.refused = 0
+
+    def outage(self, start: float, end: float) -> None:
+        self.windows.append((start, end))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        now = self.clock.epoch()
+        if any(start <= now < end for start, end in self.windows):
+            self.refused += 1
+            return httpx.Response(
+                503, text="<html><body>Service Unavailable</body></html>", request=request
+            )
+        return self.inner.handle_request(request)
+
+
+def requeue_onto(queue: SimulatedQueue) -> Any:
+    """A ``DelayedRetry.send`` that puts the requeued copy on ``queue`` (the policy is real)."""
+
+    def send(_self: Any, body: str, delay_seconds: int, _correlation_id: str) -> None:
+        queue.send(json.loads(body), delay_seconds)
+
+    return send
 
 
 def order_message(number: int, customer: int) -> dict[str, Any]:
@@ -72,7 +143,12 @@ def order_message(number: int, customer: int) -> dict[str, Any]:
     return {"kind": "shop_order", "topic": "orders/paid", "order": order.model_dump(mode="json")}
 
 
-def run_batch(handler: Any, messages: list[dict[str, Any]], queue: SimulatedQueue) -> int:
+def run_batch(
+    handler: Any,
+    deliveries: list[Delivery],
+    queue: SimulatedQueue,
+    function_name: str = "order_invoice",
+) -> int:
     """Deliver one batch like the SQS event source; failed records come back later."""
     from local.lambda_events import LocalLambdaContext
 
@@ -80,32 +156,113 @@ def run_batch(handler: Any, messages: list[dict[str, Any]], queue: SimulatedQueu
         {
             "messageId": str(i),
             "receiptHandle": str(i),
-            "body": json.dumps(m),
-            "attributes": {"ApproximateReceiveCount": "1"},
+            "body": json.dumps(d.message),
+            "attributes": {"ApproximateReceiveCount": str(d.receives)},
             "messageAttributes": {},
             "md5OfBody": "",
             "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:bench-orders",
+            "eventSourceARN": f"arn:aws:sqs:eu-central-1:123456789012:bench-{function_name}",
             "awsRegion": "eu-central-1",
         }
-        for i, m in enumerate(messages)
+        for i, d in enumerate(deliveries)
     ]
-    result = handler({"Records": records}, LocalLambdaContext("order_invoice", 60))
+    with contextlib.redirect_stdout(io.StringIO()):  # the metrics (EMF) Lambda would log
+        result = handler({"Records": records}, LocalLambdaContext(function_name, 60))
     failed = {int(item["itemIdentifier"]) for item in result["batchItemFailures"]}
     if failed and os.environ.get("BENCH_SHOW_ERRORS"):
         from order_invoice.app import processor
 
         for _type, error, _tb in processor.exceptions:
             print(f"  record failed: {error!r}", file=sys.stderr)
-    for index in failed:  # visibility timeout: back after 6 minutes
-        queue.send(messages[index], delay=360)
+    for index in failed:  # visibility timeout: back after 6 minutes, or the DLQ
+        queue.fail(deliveries[index])
     return len(failed)
+
+
+def drain(
+    handler: Any, queue: SimulatedQueue, function_name: str = "order_invoice", limit: int = 10
+) -> int:
+    """Run the worker until the queue is empty; returns the failed records."""
+    failed = 0
+    while batch := queue.receive(limit):
+        failed += run_batch(handler, batch, queue, function_name)
+    return failed
+
+
+def outage_age_alarm_at(queue: SimulatedQueue, threshold: float = 1800) -> float | None:
+    """When the first requeued copy carried an outage age >= ``threshold`` (the metric the
+    template's outage alarm watches), or None."""
+    for at, message in queue.sent:
+        since = (message.get("retry") or {}).get("outage_since")
+        if since is not None and at - since >= threshold:
+            return at
+    return None
+
+
+def invoices_per_order(sandbox: Any, refs: set[str]) -> tuple[dict[str, int], set[str]]:
+    """(invoices per order reference, references whose invoice is PAID)."""
+    per_order: dict[str, int] = {}
+    paid = set()
+    for invoice in sandbox.snapshot().get("invoices", []):
+        ref = str(invoice.get("customfield") or "")
+        if ref in refs:
+            per_order[ref] = per_order.get(ref, 0) + 1
+            if invoice.get("status") == "PAID":
+                paid.add(ref)
+    return per_order, paid
+
+
+def order_reference(number: int) -> str:
+    return f"shopify:bench.myshopify.com:order:{5_000_000 + number}"
+
+
+def outage_scenario(
+    handler: Any,
+    queue: SimulatedQueue,
+    transport: OutageTransport,
+    sandbox: Any,
+    *,
+    orders: int,
+    first_number: int,
+    outage_seconds: float,
+    arrival_every: float = 30.0,
+    customers: int = 10,
+) -> dict[str, Any]:
+    """Billomat down for ``outage_seconds`` while ``orders`` paid orders arrive, one every
+    ``arrival_every`` seconds from its start; the queue is drained to the end."""
+    clock = queue.clock
+    start = clock.epoch()
+    end = start + outage_seconds
+    transport.outage(start, end)
+    refused_before, sent_before = transport.refused, len(queue.sent)
+    for n in range(orders):
+        number = first_number + n
+        queue.send(order_message(number, first_number + n % customers), delay=n * arrival_every)
+    failed = drain(handler, queue)
+    finished = clock.epoch()
+    refs = {order_reference(first_number + n) for n in range(orders)}
+    per_order, paid = invoices_per_order(sandbox, refs)
+    copies = queue.sent[sent_before:]
+    alarm = outage_age_alarm_at(queue)
+    return {
+        "orders": orders,
+        "lost": len(refs - paid),
+        "billed_twice": sum(1 for ref in refs if per_order.get(ref, 0) > 1),
+        "dead_lettered": len(queue.dead_letters),
+        "failed_records": failed,
+        "requeued": len(copies) - orders,
+        "refused_requests": transport.refused - refused_before,
+        "drained_after_recovery_seconds": max(0.0, finished - end),
+        "alarm_after_seconds": None if alarm is None else alarm - start,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--outage-hours", type=float, default=2.0)
+    parser.add_argument("--outage-orders", type=int, default=50)
     args = parser.parse_args()
 
     from local.aws import LocalAws, use_fake_aws_environment
@@ -131,30 +288,29 @@ def main() -> int:
         from order_invoice.app import lambda_handler
 
         import autopilot.delayed_retry
+        from autopilot.billomat import BillomatClient
         from autopilot.billomat_access import use_billomat_client
         from local.billomat_sandbox import DEV_API_KEY, BillomatSandbox, SandboxClock
-        from local.sandbox_client import sandbox_client
+        from local.sandbox_client import SANDBOX_BASE_URL
 
         clock = SandboxClock(datetime(2026, 12, 1, 8, 0, 3, tzinfo=UTC))
         sandbox = BillomatSandbox(api_key=DEV_API_KEY, clock=clock, rate_limit=LIMIT)
-        client = sandbox_client(sandbox)
+        transport = OutageTransport(sandbox.transport(), clock)
+        client = BillomatClient(
+            SANDBOX_BASE_URL, DEV_API_KEY, transport=transport, sleep=clock.sleep, now=clock.epoch
+        )
         use_billomat_client(client)
         queue = SimulatedQueue(clock)
-
-        def requeue(_self: Any, message: dict[str, Any], delay: float, _cid: str) -> bool:
-            queue.send(
-                {**message, "delayed_attempts": message.get("delayed_attempts", 0) + 1}, delay
-            )
-            return True
-
-        autopilot.delayed_retry.DelayedRetry.requeue = requeue  # type: ignore[method-assign]
+        # The real retry policy on the simulated clock; only the SQS send is simulated.
+        autopilot.delayed_retry.use_clock(clock.epoch)
+        autopilot.delayed_retry.DelayedRetry.send = requeue_onto(queue)  # type: ignore[method-assign]
 
         # 1. requests per paid order
         before = sandbox.request_count
-        run_batch(lambda_handler, [order_message(0, 0)], queue)
+        run_batch(lambda_handler, [Delivery(order_message(0, 0), 1)], queue)
         new_customer = sandbox.request_count - before
         before = sandbox.request_count
-        run_batch(lambda_handler, [order_message(1, 0)], queue)
+        run_batch(lambda_handler, [Delivery(order_message(1, 0), 1)], queue)
         returning = sandbox.request_count - before
         print("Billomat requests per paid order (order_invoice worker, sandbox)")
         print(f"  new customer:       {new_customer}  (target <= 6)")
@@ -168,9 +324,7 @@ def main() -> int:
         started = clock.epoch()
         for n in range(args.orders):
             queue.send(order_message(1000 + n, 1000 + n % args.customers))
-        failed_records = 0
-        while batch := queue.receive(10):
-            failed_records += run_batch(lambda_handler, batch, queue)
+        failed_records = drain(lambda_handler, queue)
         elapsed = clock.epoch() - started
         burst_requests = sandbox.requests[first_request:]
         requests = len(burst_requests)
@@ -183,20 +337,8 @@ def main() -> int:
         used = sum(per_window[w] for w in full_windows)
         throughput = used / (LIMIT * len(full_windows))
 
-        snapshot = sandbox.snapshot()
-        per_order: dict[str, int] = {}
-        for invoice in snapshot.get("invoices", []):
-            ref = invoice.get("customfield") or ""
-            if ref.startswith("shopify:bench.myshopify.com:order:50"):
-                per_order[ref] = per_order.get(ref, 0) + 1
-        burst_refs = {
-            f"shopify:bench.myshopify.com:order:{5_000_000 + 1000 + n}" for n in range(args.orders)
-        }
-        paid = {
-            str(i.get("customfield"))
-            for i in snapshot.get("invoices", [])
-            if i.get("status") == "PAID" and i.get("customfield") in burst_refs
-        }
+        burst_refs = {order_reference(1000 + n) for n in range(args.orders)}
+        per_order, paid = invoices_per_order(sandbox, burst_refs)
         lost = len(burst_refs - paid)
         duplicated = sum(1 for ref in burst_refs if per_order.get(ref, 0) > 1)
         print(
@@ -204,7 +346,7 @@ def main() -> int:
         )
         print(
             f"  lost: {lost}   billed twice: {duplicated}   "
-            f"failed records retried: {failed_records}"
+            f"dead-lettered: {len(queue.dead_letters)}   failed records retried: {failed_records}"
         )
         print(
             f"  requests: {requests} in {len(per_window)} rate-limit windows "
@@ -215,7 +357,42 @@ def main() -> int:
             f"  throughput: {throughput:.1%} of the limit in the windows the burst filled "
             "(target >= 90 %)"
         )
-        return 0 if lost == 0 and duplicated == 0 else 1
+
+        # 3. Billomat down (every request 503) while orders keep arriving
+        clock.advance(WINDOW_SECONDS)
+        outage = outage_scenario(
+            lambda_handler,
+            queue,
+            transport,
+            sandbox,
+            orders=args.outage_orders,
+            first_number=10_000,
+            outage_seconds=args.outage_hours * 3600,
+        )
+        alarm = outage["alarm_after_seconds"]
+        print(
+            f"Billomat outage of {args.outage_hours:g} h (every request 503), "
+            f"{args.outage_orders} paid orders arriving in its first "
+            f"{(args.outage_orders - 1) * 30 / 60:.0f} min"
+        )
+        print(
+            f"  lost: {outage['lost']}   billed twice: {outage['billed_twice']}   "
+            f"dead-lettered: {outage['dead_lettered']}   (target 0 each)   "
+            f"failed records: {outage['failed_records']}"
+        )
+        print(
+            f"  delayed requeues: {outage['requeued']}   requests refused by the outage: "
+            f"{outage['refused_requests']}   outage alarm (age >= 30 min) after: "
+            f"{'never' if alarm is None else f'{alarm / 60:.1f} min'}"
+        )
+        print(
+            "  last order invoiced "
+            f"{outage['drained_after_recovery_seconds'] / 60:.1f} min after Billomat came back "
+            "(backoff tops out at 15 min)"
+        )
+        ok = lost == duplicated == 0 and not queue.dead_letters
+        ok = ok and outage["lost"] == outage["billed_twice"] == 0
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

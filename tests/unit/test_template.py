@@ -51,6 +51,7 @@ GLOBAL_ENV = {
     "PRODUCTS_QUEUE_URL",
     "PUBLIC_BASE_URL",
     "INVOICE_TRIGGER",
+    "RETRY_HORIZON_HOURS",
 }
 
 SECRET_KEYS = {
@@ -263,18 +264,54 @@ def test_intake_reads_only_the_webhook_secrets(template: dict[str, Any]) -> None
         "ProductsQueue",
         "IdempotencyTable",
     }
-    # only SAM policy templates scoped to those resources, no managed policies or raw statements
+    # only SAM policy templates scoped to those resources, and the one inline statement on
+    # its own idempotency records; no managed policies
     for policy in policies:
         assert isinstance(policy, dict)
+        if "Statement" in policy:
+            continue
         (name,) = policy
-        assert name in {
-            "AWSSecretsManagerGetSecretValuePolicy",
-            "SQSSendMessagePolicy",
-            "DynamoDBCrudPolicy",
-        }
+        assert name in {"AWSSecretsManagerGetSecretValuePolicy", "SQSSendMessagePolicy"}
     secret_policies = [p for p in policies if "AWSSecretsManagerGetSecretValuePolicy" in p]
     assert secret_policies == [
         {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "WebhookSecretsSecret"}}}
+    ]
+
+
+def test_intake_writes_only_its_own_delivery_records(template: dict[str, Any]) -> None:
+    policies = template["Resources"]["WebhooksFunction"]["Properties"]["Policies"]
+    assert not [p for p in policies if "DynamoDBCrudPolicy" in p or "DynamoDBWritePolicy" in p]
+    inline = [p for p in policies if "Statement" in p]
+    assert len(inline) == 1
+    (statement,) = inline[0]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert set(statement["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["delivery#*"]}
+    }
+
+
+def test_statement_import_reads_only_camt053_uploads(template: dict[str, Any]) -> None:
+    policies = template["Resources"]["BankStatementImportFunction"]["Properties"]["Policies"]
+    assert not [p for p in policies if "S3ReadPolicy" in p or "S3CrudPolicy" in p]
+    reads = [
+        statement
+        for policy in policies
+        if "Statement" in policy
+        for statement in policy["Statement"]
+    ]
+    assert reads == [
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "${FilesBucket.Arn}/camt053/*"},
+        }
     ]
 
 
@@ -321,6 +358,11 @@ def test_global_environment_names(template: dict[str, Any]) -> None:
     assert parameters["InvoiceTrigger"]["Default"] == "paid"
     assert parameters["LogLevel"]["Default"] == "INFO"
     assert parameters["BillomatBaseUrl"]["Default"] == ""
+    assert variables["RETRY_HORIZON_HOURS"] == {"Ref": "RetryHorizonHours"}
+    horizon = parameters["RetryHorizonHours"]
+    assert horizon["Type"] == "Number"
+    assert horizon["Default"] == 72
+    assert horizon["MinValue"] >= 1
 
 
 # ------------------------------------------------------------------ secrets
@@ -460,3 +502,104 @@ def test_scheduled_functions_run_in_berlin_time_one_at_a_time_with_retries(
         assert properties["ReservedConcurrentExecutions"] == 1
         on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert on_failure["Destination"] == {"Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]}
+
+
+# ------------------------------------------------------------------ operational alarms
+
+
+def _alarms(template: dict[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: alarm["Properties"]
+        for name, alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+        if alarm["Properties"]["MetricName"] == metric
+    }
+
+
+def _assert_notifies(properties: dict[str, Any]) -> None:
+    assert {"Ref": "AlarmsTopic"} in properties["AlarmActions"]
+    assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert properties["TreatMissingData"] == "notBreaching"
+
+
+def test_every_function_has_a_throttle_alarm(template: dict[str, Any]) -> None:
+    alarmed = set()
+    for properties in _alarms(template, "Throttles").values():
+        assert properties["Namespace"] == "AWS/Lambda"
+        assert properties["Statistic"] == "Sum"
+        assert properties["Threshold"] == 1
+        _assert_notifies(properties)
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "FunctionName"
+        alarmed.add(dimension["Value"]["Ref"])
+    assert alarmed == set(_functions(template))
+
+
+def test_every_work_queue_has_an_age_alarm(template: dict[str, Any]) -> None:
+    alarmed = set()
+    for properties in _alarms(template, "ApproximateAgeOfOldestMessage").values():
+        assert properties["Namespace"] == "AWS/SQS"
+        assert properties["Statistic"] == "Maximum"
+        assert properties["Threshold"] <= 3600
+        _assert_notifies(properties)
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "QueueName"
+        alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert alarmed == set(dead_letter_queues(template))  # the work queues
+
+
+def test_billomat_outage_alarm_fires_after_30_minutes_for_each_queue_worker(
+    template: dict[str, Any],
+) -> None:
+    from autopilot.delayed_retry import OUTAGE_AGE_METRIC, OUTAGE_ALARM_SECONDS
+
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"][
+        "POWERTOOLS_METRICS_NAMESPACE"
+    ]
+    services = set()
+    for properties in _alarms(template, OUTAGE_AGE_METRIC).values():
+        assert properties["Namespace"] == namespace
+        assert properties["Statistic"] == "Maximum"
+        assert properties["Threshold"] == OUTAGE_ALARM_SECONDS == 1800
+        # one breaching datapoint in a window longer than a message's longest delay (15 min)
+        assert properties["DatapointsToAlarm"] == 1
+        assert properties["Period"] * properties["EvaluationPeriods"] > 900
+        _assert_notifies(properties)
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "service"
+        services.add(dimension["Value"])
+    workers = {
+        function["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for function in _functions(template).values()
+        for event in (function["Properties"].get("Events") or {}).values()
+        if event["Type"] == "SQS"
+    }
+    assert services == workers == {"order_invoice", "bank_payment"}
+
+
+def test_scheduler_and_eventbridge_targets_have_an_alarmed_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    dlq = {"Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]}
+    seen = []
+    for name, function in _functions(template).items():
+        for event in (function["Properties"].get("Events") or {}).values():
+            if event["Type"] in {"ScheduleV2", "EventBridgeRule", "Schedule"}:
+                assert event["Properties"]["DeadLetterConfig"] == {"Arn": dlq}, name
+                seen.append(event["Type"])
+    assert sorted(seen) == ["EventBridgeRule", "ScheduleV2", "ScheduleV2", "ScheduleV2"]
+
+    policy = template["Resources"]["ScheduledFailuresQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "ScheduledFailuresQueue"}]
+    grants = {s["Principal"]["Service"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(grants) == {"events.amazonaws.com", "scheduler.amazonaws.com"}
+    for statement in grants.values():
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == dlq
+        assert statement["Condition"]  # only this account's rules and schedules
+    alarmed = [
+        p
+        for p in _alarms(template, "ApproximateNumberOfMessagesVisible").values()
+        if p["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ScheduledFailuresQueue", "QueueName"]}
+    ]
+    assert len(alarmed) == 1

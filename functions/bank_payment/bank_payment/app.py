@@ -5,8 +5,9 @@ Handlers:
 - ``lambda_handler``: the SQS worker of the bank queue. Each record holds
   ``{"kind": "bank_transaction", "transaction": <bank-transaction/v1>}`` and runs the
   idempotent workflow (``booking.BankPaymentBooking``); records fail individually (partial
-  batch response). A spent Billomat rate limit puts the record back on the queue with a delay
-  instead of failing it. The open invoices are read once per batch. After the batch, accounting
+  batch response). A spent Billomat rate limit or a Billomat outage puts the record back on
+  the queue with a delay instead of failing it (``autopilot.delayed_retry``: backoff up to the
+  retry horizon). The open invoices are read once per batch. After the batch, accounting
   gets one notice about the batch's new review items (if that notice fails, the batch is
   retried; the bookings themselves are idempotent).
 - ``import_handler``: camt.053 statements, from S3 object-created events for keys under
@@ -40,9 +41,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autopilot.billomat import BillomatRateLimitedError
 from autopilot.delayed_retry import DelayedRetry
-from autopilot.workflow_state import ClaimHeldElsewhere
 
 if TYPE_CHECKING:
     from autopilot.bank_transactions import BankTransaction
@@ -63,7 +62,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 MESSAGE_KIND = "bank_transaction"
 STATEMENT_PREFIX = "camt053/"
 MAX_STATEMENT_BYTES = 50 * 1024 * 1024
-BUSY_RETRY_DELAY_SECONDS = 20
 IDEMPOTENCY_DAYS = 7
 SQS_BATCH = 10
 
@@ -94,8 +92,10 @@ def notifier() -> AccountingNotifier:
 
 @cache
 def delayed_retry() -> DelayedRetry:
-    """Requeues onto the bank queue."""
-    return DelayedRetry(settings().bank_queue_url)
+    """Requeues onto the bank queue (rate limit, outage, busy: see autopilot.delayed_retry)."""
+    return DelayedRetry(
+        settings().bank_queue_url, logger=logger, metrics=metrics, metric_prefix="bank_transactions"
+    )
 
 
 @cache
@@ -160,10 +160,6 @@ def book_transaction_once() -> tuple[Callable[..., dict[str, Any]], Any]:
 
 def book_record(record: SQSRecord) -> dict[str, Any]:
     """One queued transaction → its payments or review item; raises to fail the record."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-    )
-
     from autopilot.bank_transactions import BankTransaction
 
     message: dict[str, Any] = json.loads(record.body)
@@ -174,12 +170,12 @@ def book_record(record: SQSRecord) -> dict[str, Any]:
     book_transaction, _config = book_transaction_once()
     try:
         outcome = book_transaction(transaction=transaction.as_message())
-    except BillomatRateLimitedError as limited:
-        return _delay(message, transaction, limited.retry_after, "Billomat rate limit reached")
-    except (IdempotencyAlreadyInProgressError, ClaimHeldElsewhere):
-        return _delay(message, transaction, BUSY_RETRY_DELAY_SECONDS, "in progress elsewhere")
     except Exception as error:
-        # SQS retries the record; after the last receive it lands in the DLQ (alarm).
+        # Rate limit, Billomat outage, busy elsewhere: back on the queue with a delay (past
+        # the retry horizon this raises and the record fails).
+        if delayed_retry().retry_later(message, error, transaction.reference) is not None:
+            return {"transaction": transaction.reference, "status": "delayed"}
+        # Anything else: SQS retries the record; after the last receive it lands in the DLQ.
         receives = record.attributes.approximate_receive_count
         logger.exception(
             "bank transaction failed; SQS will retry it", extra={"receive_count": receives}
@@ -195,16 +191,6 @@ def book_record(record: SQSRecord) -> dict[str, Any]:
     elif outcome["status"] == "review":
         metrics.add_metric(name="review_needed", unit=MetricUnit.Count, value=1)
     return outcome
-
-
-def _delay(
-    message: dict[str, Any], transaction: BankTransaction, seconds: float, why: str
-) -> dict[str, Any]:
-    if not delayed_retry().requeue(message, seconds, transaction.reference):
-        raise RuntimeError(f"{transaction.reference} was delayed too often ({why}); failing it")
-    logger.warning("bank transaction delayed", extra={"delay_seconds": seconds, "reason": why})
-    metrics.add_metric(name="bank_transactions_delayed", unit=MetricUnit.Count, value=1)
-    return {"transaction": transaction.reference, "status": "delayed"}
 
 
 @logger.inject_lambda_context(clear_state=True)

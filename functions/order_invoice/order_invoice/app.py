@@ -3,7 +3,8 @@
 The handler only turns each record into a `ShopOrder` and runs the idempotent workflow
 (`invoicing.OrderInvoicing`); records fail individually (partial batch response). A spent
 rate limit or a client being created by a concurrent order puts the record back on the
-queue with a delay instead of failing it, so a burst is delayed, never lost.
+queue with a delay instead of failing it, so a burst is delayed, never lost; so does a
+Billomat outage, with exponential backoff up to the retry horizon (``autopilot.delayed_retry``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,13 +24,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autopilot.billomat import BillomatRateLimitedError
 from autopilot.delayed_retry import DelayedRetry
 from autopilot.settings import OrderInvoiceSettings
-from autopilot.workflow_state import ClaimHeldElsewhere
-
-if TYPE_CHECKING:
-    from autopilot.shop_orders import ShopOrder
 
 # The workflow (Billomat client, pydantic models of orders and documents) is imported on
 # the first record rather than at module load: see bench/coldstart.py.
@@ -39,7 +35,6 @@ metrics = Metrics(service="order_invoice")
 # A batch whose every record failed is reported like any other partial failure.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-CLAIM_RETRY_DELAY_SECONDS = 20
 IDEMPOTENCY_DAYS = 7
 
 
@@ -51,8 +46,10 @@ def settings() -> OrderInvoiceSettings:
 
 @cache
 def delayed_retry() -> DelayedRetry:
-    """Requeues onto the orders queue."""
-    return DelayedRetry(settings().orders_queue_url)
+    """Requeues onto the orders queue (rate limit, outage, busy: see autopilot.delayed_retry)."""
+    return DelayedRetry(
+        settings().orders_queue_url, logger=logger, metrics=metrics, metric_prefix="orders"
+    )
 
 
 @cache
@@ -99,10 +96,6 @@ def invoice_order_once() -> tuple[Callable[..., dict[str, Any]], Any]:
 
 def invoice_record(record: SQSRecord) -> dict[str, Any]:
     """One queued order → its invoice; raises to mark the record as failed."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-    )
-
     from autopilot.shop_orders import ShopOrder
 
     message: dict[str, Any] = json.loads(record.body)
@@ -111,12 +104,12 @@ def invoice_record(record: SQSRecord) -> dict[str, Any]:
     invoice_order, _config = invoice_order_once()
     try:
         outcome = invoice_order(order=order.model_dump(mode="json"))
-    except BillomatRateLimitedError as limited:
-        return _delay(message, order, limited.retry_after, "Billomat rate limit reached")
-    except (ClaimHeldElsewhere, IdempotencyAlreadyInProgressError) as busy:
-        return _delay(message, order, CLAIM_RETRY_DELAY_SECONDS, str(busy) or "in progress")
     except Exception as error:
-        # SQS retries the record; after the last receive it lands in the DLQ (alarm).
+        # Rate limit, Billomat outage, busy elsewhere: back on the queue with a delay (past
+        # the retry horizon this raises and the record fails).
+        if delayed_retry().retry_later(message, error, order.reference) is not None:
+            return {"reference": order.reference, "status": "delayed"}
+        # Anything else: SQS retries the record; after the last receive it lands in the DLQ.
         receives = record.attributes.approximate_receive_count
         logger.exception("order failed; SQS will retry it", extra={"receive_count": receives})
         metrics.add_metric(name="orders_failed", unit=MetricUnit.Count, value=1)
@@ -126,14 +119,6 @@ def invoice_record(record: SQSRecord) -> dict[str, Any]:
     if outcome["status"] == "held_for_review":
         metrics.add_metric(name="review_needed", unit=MetricUnit.Count, value=1)
     return outcome
-
-
-def _delay(message: dict[str, Any], order: ShopOrder, seconds: float, why: str) -> dict[str, Any]:
-    if not delayed_retry().requeue(message, seconds, order.reference):
-        raise RuntimeError(f"{order.reference} was delayed too often ({why}); failing it")
-    logger.warning("order delayed", extra={"delay_seconds": seconds, "reason": why})
-    metrics.add_metric(name="orders_delayed", unit=MetricUnit.Count, value=1)
-    return {"reference": order.reference, "status": "delayed"}
 
 
 @logger.inject_lambda_context(clear_state=True)
