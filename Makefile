@@ -85,6 +85,7 @@ bench: venv
 	$(PY) bench/order_requests.py
 	$(PY) bench/report_requests.py
 	$(PY) bench/bank_matching.py
+	$(PY) bench/intake_fuzz.py
 
 # Renders the sample monthly report to out/report-preview.png (installs Debian's chromium).
 report-preview: venv

@@ -40,6 +40,44 @@ def sample_files(directory: Path = EVENTS_DIR) -> list[Path]:
     return sorted(p for p in directory.rglob("*.json") if not p.name.startswith("_"))
 
 
+def signed_headers(
+    scheme: str,
+    route: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    webhook_secrets: Mapping[str, str],
+    public_base_url: str,
+    timestamp: int,
+) -> dict[str, str]:
+    """``headers`` plus the signature the sender of ``scheme`` would put on ``body``."""
+    signed = dict(headers)
+    if scheme == "shopify":
+        signed["X-Shopify-Hmac-Sha256"] = base64_hmac_sha256(
+            body, webhook_secrets["SHOPIFY_WEBHOOK_SECRET"]
+        )
+    elif scheme == "woocommerce":
+        signed["X-WC-Webhook-Signature"] = base64_hmac_sha256(
+            body, webhook_secrets["WOOCOMMERCE_WEBHOOK_SECRET"]
+        )
+    elif scheme == "hubspot_v3":
+        millis = timestamp * 1000
+        signed["X-HubSpot-Request-Timestamp"] = str(millis)
+        signed["X-HubSpot-Signature-v3"] = hubspot_v3_signature(
+            "POST", public_base_url + route, body, millis, webhook_secrets["HUBSPOT_CLIENT_SECRET"]
+        )
+    elif scheme == "bank":
+        signed["X-Signature"] = timestamped_signature_header(
+            body, webhook_secrets["BANK_WEBHOOK_SECRET"], timestamp
+        )
+    elif scheme == "qonto":
+        signed["X-Qonto-Signature"] = timestamped_signature_header(
+            body, webhook_secrets["QONTO_WEBHOOK_SECRET"], timestamp
+        )
+    elif scheme != "none":
+        raise ValueError(f"unknown signature scheme {scheme!r}")
+    return signed
+
+
 def load_delivery(
     path: Path,
     webhook_secrets: Mapping[str, str],
@@ -55,35 +93,18 @@ def load_delivery(
         else json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     )
     headers = {str(k): str(v) for k, v in spec.get("headers", {}).items()}
-    scheme = spec.get("signature", "none")
     timestamp = int(time.time() if now is None else now)
-    if scheme == "shopify":
-        headers["X-Shopify-Hmac-Sha256"] = base64_hmac_sha256(
-            body, webhook_secrets["SHOPIFY_WEBHOOK_SECRET"]
-        )
-    elif scheme == "woocommerce":
-        headers["X-WC-Webhook-Signature"] = base64_hmac_sha256(
-            body, webhook_secrets["WOOCOMMERCE_WEBHOOK_SECRET"]
-        )
-    elif scheme == "hubspot_v3":
-        millis = timestamp * 1000
-        headers["X-HubSpot-Request-Timestamp"] = str(millis)
-        headers["X-HubSpot-Signature-v3"] = hubspot_v3_signature(
-            "POST",
-            public_base_url + spec["route"],
+    try:
+        headers = signed_headers(
+            spec.get("signature", "none"),
+            spec["route"],
+            headers,
             body,
-            millis,
-            webhook_secrets["HUBSPOT_CLIENT_SECRET"],
+            webhook_secrets,
+            public_base_url,
+            timestamp,
         )
-    elif scheme == "bank":
-        headers["X-Signature"] = timestamped_signature_header(
-            body, webhook_secrets["BANK_WEBHOOK_SECRET"], timestamp
-        )
-    elif scheme == "qonto":
-        headers["X-Qonto-Signature"] = timestamped_signature_header(
-            body, webhook_secrets["QONTO_WEBHOOK_SECRET"], timestamp
-        )
-    elif scheme != "none":
-        raise ValueError(f"{path}: unknown signature scheme {scheme!r}")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     name = str(path.relative_to(path.parents[1])) if len(path.parents) > 1 else path.name
     return SampleDelivery(name, spec.get("description", ""), spec["route"], headers, body)

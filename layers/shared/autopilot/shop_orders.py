@@ -105,6 +105,13 @@ def _amount_or_none(value: object) -> Decimal | None:
     return _amount(value)
 
 
+def _non_negative_amount_or_none(value: object) -> Decimal | None:
+    amount = _amount_or_none(value)
+    if amount is not None and amount < ZERO:
+        raise ValueError("must not be negative")
+    return amount
+
+
 def _number(value: object) -> Decimal:
     """A finite, bounded decimal number with any number of places (a unit price, a tax share)."""
     if not isinstance(value, str | int | float | Decimal):
@@ -177,9 +184,7 @@ NonNegativeAmount = Annotated[Decimal, BeforeValidator(_amount), Field(ge=0)]
 AmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
 NonNegativeAmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero), Field(ge=0)]
 OptionalAmount = Annotated[Decimal | None, BeforeValidator(_amount_or_none)]
-NonNegativeOptionalAmount = Annotated[
-    Decimal | None, BeforeValidator(_amount_or_none), Field(default=None, ge=0)
-]
+NonNegativeOptionalAmount = Annotated[Decimal | None, BeforeValidator(_non_negative_amount_or_none)]
 NumberOrZero = Annotated[Decimal, BeforeValidator(_number_or_zero)]
 OptionalNumber = Annotated[Decimal | None, BeforeValidator(_number_or_none)]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
