@@ -39,6 +39,7 @@ def main() -> int:
         DEV_SHOPIFY_SHOP_DOMAIN,
         DEV_WEBHOOK_SECRETS,
         DEV_WOOCOMMERCE_SITE_URL,
+        webhook_secrets_json,
     )
     from local.hostile_requests import HostileRequests, IntakeProbe
 
@@ -50,13 +51,7 @@ def main() -> int:
         aws = LocalAws()
         environment = aws.create(
             billomat_secret={"api_key": "-", "app_id": "", "app_secret": ""},
-            webhook_secrets={
-                "shopify": secrets["SHOPIFY_WEBHOOK_SECRET"],
-                "woocommerce": secrets["WOOCOMMERCE_WEBHOOK_SECRET"],
-                "hubspot_client_secret": secrets["HUBSPOT_CLIENT_SECRET"],
-                "bank": secrets["BANK_WEBHOOK_SECRET"],
-                "qonto": secrets["QONTO_WEBHOOK_SECRET"],
-            },
+            webhook_secrets=webhook_secrets_json(secrets),
             hubspot_token="-",  # noqa: S106 - not a secret: the intake never reads it
         )
         environment.update(

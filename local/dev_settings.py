@@ -25,6 +25,21 @@ DEFAULT_PORT = 3000
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parents[1] / "out" / "reports"
 
 
+# environment variable -> its key in the stack's webhook-secrets JSON (template.yaml)
+WEBHOOK_SECRET_KEYS = {
+    "SHOPIFY_WEBHOOK_SECRET": "shopify",
+    "WOOCOMMERCE_WEBHOOK_SECRET": "woocommerce",
+    "HUBSPOT_CLIENT_SECRET": "hubspot_client_secret",
+    "BANK_WEBHOOK_SECRET": "bank",
+    "QONTO_WEBHOOK_SECRET": "qonto",
+}
+
+
+def webhook_secrets_json(secrets: Mapping[str, str]) -> dict[str, str]:
+    """The webhook-secrets secret's JSON object for secrets named like the env variables."""
+    return {key: secrets[name] for name, key in WEBHOOK_SECRET_KEYS.items()}
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     """What `make serve` reads from the environment."""

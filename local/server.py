@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.aws import LocalAws, use_fake_aws_environment
-from local.dev_settings import LocalSettings
+from local.dev_settings import LocalSettings, webhook_secrets_json
 from local.lambda_events import LocalLambdaContext, http_api_event, sqs_event
 
 log = logging.getLogger("autopilot.local")
@@ -134,13 +134,7 @@ class LocalSystem:
         secrets = self.settings.webhook_secrets
         environment = self.aws.create(
             billomat_secret={"api_key": api_key, "app_id": "", "app_secret": ""},
-            webhook_secrets={
-                "shopify": secrets["SHOPIFY_WEBHOOK_SECRET"],
-                "woocommerce": secrets["WOOCOMMERCE_WEBHOOK_SECRET"],
-                "hubspot_client_secret": secrets["HUBSPOT_CLIENT_SECRET"],
-                "bank": secrets["BANK_WEBHOOK_SECRET"],
-                "qonto": secrets["QONTO_WEBHOOK_SECRET"],
-            },
+            webhook_secrets=webhook_secrets_json(secrets),
             hubspot_token=self.settings.hubspot_access_token,
         )
         self.public_base_url = self.settings.public_base_url or f"http://127.0.0.1:{port}"
