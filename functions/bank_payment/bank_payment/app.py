@@ -190,6 +190,9 @@ def book_record(record: SQSRecord) -> dict[str, Any]:
         )
     elif outcome["status"] == "review":
         metrics.add_metric(name="review_needed", unit=MetricUnit.Count, value=1)
+    elif outcome["status"] == "duplicate":
+        # The same transfer arrived through another channel first (webhook, Qonto, camt.053).
+        metrics.add_metric(name="bank_transfers_duplicate", unit=MetricUnit.Count, value=1)
     return outcome
 
 
