@@ -92,17 +92,17 @@ MAX_QUANTITY = Decimal("1000000")
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
+def _blank(value: object) -> bool:
+    """WooCommerce writes ``""`` for an absent tax share; that is zero or absent, not an error."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _amount_or_zero(value: object) -> Decimal:
-    """WooCommerce writes ``""`` for an absent tax share; that is zero, not an error."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return ZERO
-    return _amount(value)
+    return ZERO if _blank(value) else _amount(value)
 
 
 def _amount_or_none(value: object) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return _amount(value)
+    return None if _blank(value) else _amount(value)
 
 
 def _non_negative_amount_or_none(value: object) -> Decimal | None:
@@ -123,15 +123,11 @@ def _number(value: object) -> Decimal:
 
 
 def _number_or_zero(value: object) -> Decimal:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return ZERO
-    return _number(value)
+    return ZERO if _blank(value) else _number(value)
 
 
 def _number_or_none(value: object) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return _number(value)
+    return None if _blank(value) else _number(value)
 
 
 def _amount(value: object) -> Decimal:
