@@ -18,6 +18,8 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from autopilot.secrets import read_json_secret
 from autopilot.settings import IntakeSettings
 from autopilot.shop_identity import (
@@ -26,6 +28,8 @@ from autopilot.shop_identity import (
     woocommerce_match_key,
     woocommerce_site,
 )
+
+logger = Logger(service="webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
 DELIVERY_RECORD_DAYS = 7  # longer than every sender's retry window (Shopify 4 h, HubSpot 3 d)
@@ -174,30 +178,32 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-def webhook_secrets(source: str, shop: str | None = None) -> list[str]:
+def webhook_secrets(source: str, shop: str | None = None, *, shops_served: int = 1) -> list[str]:
     """The configured secrets for ``source`` (a JSON list means several, for rotation).
 
     A secret may also be a JSON object naming each shop's own secret(s)
     (``{"shop-a.myshopify.com": "…", "shop-b.myshopify.com": ["…", "…"]}``); then only the
-    secrets of ``shop`` count. An unset secret ("" or "-") means the source is not in use:
-    its requests are refused, never checked against an empty key.
+    secrets of ``shop`` count. One plain secret for ``shops_served`` > 1 shops is refused: it
+    cannot tell the shops apart, and the shop header is not signed, so a body of shop A sent
+    as shop B would become a second order. An unset secret ("" or "-") means the source is
+    not in use. Every refusal is a 401, never a check against an empty key.
     """
     settings = intake_settings()
     value: Any = _json_if_structured(read_json_secret(settings.webhook_secrets_arn).get(source))
     if isinstance(value, dict):
         keyed = {_secret_shop_key(source, str(name)): secret for name, secret in value.items()}
         value = keyed.get(_secret_shop_key(source, shop)) if shop else None
+    elif shop is not None and shops_served > 1:
+        logger.error(
+            "several shops share one webhook secret; give each shop its own secret",
+            extra={"source": source},
+        )
+        value = None
     candidates = value if isinstance(value, list) else [value]
     secrets = [str(s) for s in candidates if s is not None and str(s) not in UNSET_SECRET_VALUES]
     if not secrets:
         raise RequestRejected(401, "invalid_signature", "signature could not be verified")
     return secrets
-
-
-def secrets_are_per_shop(source: str) -> bool:
-    """True when the secret of ``source`` names each shop's own secret (a JSON object)."""
-    value = _json_if_structured(read_json_secret(intake_settings().webhook_secrets_arn).get(source))
-    return isinstance(value, dict)
 
 
 def _json_if_structured(value: Any) -> Any:

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from autopilot.settings import InvoiceTrigger
@@ -46,11 +45,9 @@ from .deliveries import (
     enqueue_once,
     intake_settings,
     parse_json,
-    secrets_are_per_shop,
     webhook_secrets,
 )
 
-logger = Logger(service="webhooks")
 BERLIN = ZoneInfo("Europe/Berlin")
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid"}
 WOOCOMMERCE_ORDER_TOPICS = {"order.created", "order.updated"}
@@ -62,17 +59,9 @@ def _today() -> dt.date:
 
 
 def _require_signature(
-    source: str, shop: str, shops: tuple[str, ...], body: bytes, signature: str | None
+    source: str, shop: str, shops_served: int, body: bytes, signature: str | None
 ) -> None:
-    secrets = webhook_secrets(source, shop)
-    if len(shops) > 1 and not secrets_are_per_shop(source):
-        # One secret for several shops cannot tell them apart, and the shop header is not
-        # signed: a body of shop A sent as shop B would become a second order.
-        logger.error(
-            "several shops share one webhook secret; give each shop its own secret",
-            extra={"source": source},
-        )
-        raise RequestRejected(401, "invalid_signature", "signature could not be verified")
+    secrets = webhook_secrets(source, shop, shops_served=shops_served)
     if not verify_base64_hmac_sha256(body, signature, secrets):
         raise RequestRejected(401, "invalid_signature", "signature could not be verified")
 
@@ -85,8 +74,8 @@ def _unknown_shop(header: str, setting: str) -> RequestRejected:
     )
 
 
-def _shopify_shop(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
-    """The configured Shopify shop the delivery names, and all configured shops."""
+def _shopify_shop(headers: dict[str, str]) -> tuple[str, int]:
+    """The configured Shopify shop the delivery names, and how many shops are configured."""
     shops = intake_settings().shopify_shops
     try:
         shop = shopify_domain(headers.get("x-shopify-shop-domain") or "")
@@ -94,11 +83,12 @@ def _shopify_shop(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
         raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN") from None
     if shop not in shops:
         raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN")
-    return shop, shops
+    return shop, len(shops)
 
 
-def _woocommerce_site(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
-    """The configured WooCommerce site the delivery names (``www.`` ignored), and all sites."""
+def _woocommerce_site(headers: dict[str, str]) -> tuple[str, int]:
+    """The configured WooCommerce site the delivery names (``www.`` ignored), and how many
+    sites are configured."""
     sites = intake_settings().woocommerce_sites
     try:
         key = woocommerce_match_key(woocommerce_site(headers.get("x-wc-webhook-source") or ""))
@@ -106,7 +96,7 @@ def _woocommerce_site(headers: dict[str, str]) -> tuple[str, tuple[str, ...]]:
         raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL") from None
     for site in sites:
         if woocommerce_match_key(site) == key:
-            return site, sites
+            return site, len(sites)
     raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL")
 
 
@@ -160,8 +150,8 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     The shop is the configured one the header names; the order and the transport dedupe key
     come from the signed body only (Shopify retries carry the original body).
     """
-    shop, shops = _shopify_shop(headers)
-    _require_signature("shopify", shop, shops, body, headers.get("x-shopify-hmac-sha256"))
+    shop, served = _shopify_shop(headers)
+    _require_signature("shopify", shop, served, body, headers.get("x-shopify-hmac-sha256"))
     topic = (headers.get("x-shopify-topic") or "").strip()
     if not topic:
         raise RequestRejected(400, "invalid_headers", "X-Shopify-Topic is required")
@@ -199,8 +189,8 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     (status 200)."""
     if is_woocommerce_ping(headers, body):
         return {"status": "ok"}
-    site, sites = _woocommerce_site(headers)
-    _require_signature("woocommerce", site, sites, body, headers.get("x-wc-webhook-signature"))
+    site, served = _woocommerce_site(headers)
+    _require_signature("woocommerce", site, served, body, headers.get("x-wc-webhook-signature"))
     topic = (headers.get("x-wc-webhook-topic") or "").strip()
     if topic and topic not in WOOCOMMERCE_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
