@@ -1,0 +1,84 @@
+"""The queue messages, one typed model per kind: the intake builds them, the workers parse them.
+
+Every message the stack puts on an SQS queue is one of :data:`QueueMessage`, told apart by
+``kind``. A worker reads a record's body with :func:`parse_message` (or Powertools' batch
+processor over :class:`QueueRecord`); a body that is not one of these kinds, or not the kind
+its queue expects, fails its record and ends in the dead-letter queue.
+
+``retry`` is what :mod:`autopilot.delayed_retry` carries from one delay to the next;
+``delayed_attempts`` is its form before that module (messages still in flight after an
+upgrade). Neither is the intake's business.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from autopilot.bank_transactions import BankTransaction
+from autopilot.shop_orders import ShopOrder
+
+
+class Message(BaseModel):
+    """What every queue message has besides its payload."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    retry: dict[str, Any] | None = None
+    """Delayed-retry state (``autopilot.delayed_retry``); absent on a first delivery."""
+    delayed_attempts: int | None = Field(default=None, ge=0)
+    """The delayed-retry count of messages queued before ``retry`` existed."""
+
+    @property
+    def correlation_id(self) -> str:
+        """The business reference logs and retries name the message by."""
+        raise NotImplementedError
+
+    def as_body(self) -> dict[str, Any]:
+        """The JSON body as queued (``None`` fields left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ShopOrderMessage(Message):
+    """A shop order to invoice (orders queue)."""
+
+    kind: Literal["shop_order"] = "shop_order"
+    topic: str | None = Field(default=None, max_length=64)
+    """The shop's webhook topic the order came with (``orders/paid``, ``order.updated``, …)."""
+    order: ShopOrder
+
+    @property
+    def correlation_id(self) -> str:
+        return self.order.reference
+
+
+class BankTransactionMessage(Message):
+    """A bank transaction to book (bank queue), from a webhook or a camt.053 import."""
+
+    kind: Literal["bank_transaction"] = "bank_transaction"
+    transaction: BankTransaction
+    origin: str | None = Field(default=None, max_length=1024)
+    """The statement file an imported transaction came from."""
+
+    @property
+    def correlation_id(self) -> str:
+        return self.transaction.reference
+
+
+QueueMessage = Annotated[ShopOrderMessage | BankTransactionMessage, Field(discriminator="kind")]
+"""Any message on any of the stack's queues."""
+
+_ADAPTER: TypeAdapter[QueueMessage] = TypeAdapter(QueueMessage)
+
+
+def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessage:
+    """The message in a record body; raises ``pydantic.ValidationError`` for anything else."""
+    return _ADAPTER.validate_json(body)
+
+
+def message_body(message: Message) -> str:
+    """The compact JSON a message is queued as."""
+    import json
+
+    return json.dumps(message.as_body(), separators=(",", ":"))
