@@ -1,7 +1,8 @@
 """Sending a document e-mail at most once, whatever the retries.
 
-Billomat offers no way to ask afterwards whether an e-mail went out, so the step is marked
-"sending" in the workflow's checkpoint before the request. An attempt that finds that mark
+Billomat offers no way to ask afterwards whether an e-mail went out, so this is the write-once
+step (:mod:`autopilot.write_once`) without a look-up: the step is marked "sending" in the
+workflow's checkpoint before the request. An attempt that finds that mark
 died with the outcome unknown: the e-mail is not sent again (a second e-mail to a customer is
 worse than a missing one) and the workflow asks a person to check. An error after which
 Billomat certainly sent nothing clears the mark, so the retry simply sends.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from autopilot.billomat import BillomatError, certainly_not_executed
+from autopilot.write_once import WriteOutcome, write_once
 
 
 class EmailStep(StrEnum):
@@ -37,22 +38,20 @@ def send_email_once(
     told, before it is recorded, that a person must look (UNKNOWN, NO_RECIPIENT). Returns None
     when the step was already settled by an earlier attempt.
     """
-    if step == EmailStep.SENDING:
-        report(EmailStep.UNKNOWN)
-        mark(EmailStep.UNKNOWN)
-        return EmailStep.UNKNOWN
-    if step is not None:
+    if step not in (None, EmailStep.SENDING):
         return None
-    if not has_recipient:
+    if step is None and not has_recipient:
         report(EmailStep.NO_RECIPIENT)
         mark(EmailStep.NO_RECIPIENT)
         return EmailStep.NO_RECIPIENT
-    mark(EmailStep.SENDING)
-    try:
-        send()
-    except BillomatError as error:
-        if certainly_not_executed(error):
-            mark(None)
-        raise
+    written = write_once(
+        started=step == EmailStep.SENDING,
+        mark=lambda started: mark(EmailStep.SENDING if started else None),
+        write=send,
+    )
+    if written.outcome is WriteOutcome.UNKNOWN:
+        report(EmailStep.UNKNOWN)
+        mark(EmailStep.UNKNOWN)
+        return EmailStep.UNKNOWN
     mark(EmailStep.SENT)
     return EmailStep.SENT
