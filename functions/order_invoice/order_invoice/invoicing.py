@@ -1,6 +1,7 @@
 """A shop order becomes exactly one Billomat invoice: created, completed, e-mailed, paid.
 
-Every step is checkpointed in the workflow table (`order#<reference>` / `invoice`) before
+Every step is checkpointed in the workflow table (`order#<reference>` / `invoice`, the typed
+:class:`InvoiceCheckpoint`; writes go through :mod:`autopilot.write_once`) before
 and after it talks to Billomat, so a redelivered message, a retried batch or a Lambda that
 died between two steps continues where the last attempt stopped:
 
@@ -25,24 +26,27 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from autopilot.billomat import (
     BillomatClient,
-    BillomatError,
     ClientDraft,
+    Invoice,
     InvoiceDraft,
     InvoiceItemDraft,
     NetGross,
-    certainly_not_executed,
 )
+from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.client_matching import Buyer, find_or_create_client
 from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import ZERO
 from autopilot.notifications import AccountingNotifier
+from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.shop_orders import ShopOrder
 from autopilot.workflow_state import WorkflowStore
+from autopilot.write_once import WriteOutcome, write_once
 
 from .pricing import PricedInvoice, invoice_positions
 
@@ -119,6 +123,22 @@ def invoice_draft(
     )
 
 
+class InvoiceCheckpoint(Checkpoint):
+    """``order#<reference>`` / ``invoice``: how far the order's invoice has come."""
+
+    client_id: int | None = None
+    create_started: int | None = None
+    """The invoice create was sent at this epoch second and its answer not yet recorded."""
+    invoice_id: int | None = None
+    total_gross: Decimal | None = None
+    completed: bool = False
+    email: EmailStep | None = None
+    payment_started: int | None = None
+    payment_id: int | None = None
+    review: str | None = None
+    """Why the order waits for a person (``total_mismatch``); nothing more is done then."""
+
+
 class OrderInvoicing:
     """Runs the steps for one order against Billomat, the workflow table and SNS."""
 
@@ -134,63 +154,78 @@ class OrderInvoicing:
         self.notifier = notifier
         self.settings = settings
 
-    def _save(self, order: ShopOrder, **changes: Any) -> dict[str, Any]:
-        return self.store.update(f"order#{order.reference}", CHECKPOINT_SORT_KEY, changes)
+    def checkpoint(self, order: ShopOrder) -> CheckpointRecord[InvoiceCheckpoint]:
+        """The order's checkpoint in the workflow table."""
+        return CheckpointRecord(
+            self.store, InvoiceCheckpoint, f"order#{order.reference}", CHECKPOINT_SORT_KEY
+        )
 
     def run(self, order: ShopOrder) -> OrderOutcome:
         """Bring ``order`` to its end state (idempotent: safe to call again at any point)."""
-        state = self.store.get(f"order#{order.reference}", CHECKPOINT_SORT_KEY) or {}
-        if state.get("review"):
-            return self._outcome(order, state, "held_for_review", state["review"])
+        checkpoint = self.checkpoint(order)
+        state = checkpoint.load()
+        if state.review:
+            return self._outcome(order, state, "held_for_review", state.review)
 
-        if state.get("client_id") is None:
+        if state.client_id is None:
             client_id = find_or_create_client(
                 self.billomat, self.store, buyer_of(order), owner=order.reference
             )
-            state = self._save(order, client_id=client_id)
+            state = checkpoint.save(client_id=client_id)
 
-        if state.get("invoice_id") is None:
-            state = self._create_invoice(order, state)
-            if state.get("review"):
-                return self._outcome(order, state, "held_for_review", state["review"])
+        if state.invoice_id is None:
+            state = self._create_invoice(order, checkpoint, state)
+            if state.review:
+                return self._outcome(order, state, "held_for_review", state.review)
 
-        invoice_id = int(state["invoice_id"])
-        if not state.get("completed"):
+        invoice_id = state.invoice_id
+        assert invoice_id is not None
+        if not state.completed:
+            # A state change the client makes retry-safe (it checks whether it was reached).
             self.billomat.complete_invoice(invoice_id, self.settings.invoice_template_id)
-            state = self._save(order, completed=True)
+            state = checkpoint.save(completed=True)
 
-        state = self._email_invoice(order, state, invoice_id)
+        state = self._email_invoice(order, checkpoint, state, invoice_id)
 
         if order.is_paid and order.total == ZERO:
             # A 100 % discount: there is no money to book (Billomat refuses a 0 payment).
             return self._outcome(order, state, "invoiced", "nothing to pay: the total is 0")
-        if order.is_paid and state.get("payment_id") is None:
-            state = self._book_payment(order, state, invoice_id)
+        if order.is_paid and state.payment_id is None:
+            state = self._book_payment(order, checkpoint, state, invoice_id)
 
-        status = "invoiced_and_paid" if state.get("payment_id") is not None else "invoiced"
+        status = "invoiced_and_paid" if state.payment_id is not None else "invoiced"
         return self._outcome(order, state, status)
 
     # -- steps -------------------------------------------------------------------------------
-    def _create_invoice(self, order: ShopOrder, state: dict[str, Any]) -> dict[str, Any]:
-        invoice = None
-        if state.get("create_started"):
-            found = self.billomat.find_invoices_by_customfield(order.reference)
-            invoice = found[0] if found else None
-            if invoice is not None:
-                log.info("found invoice %s created by an earlier attempt", invoice.id)
+    def _create_invoice(
+        self,
+        order: ShopOrder,
+        checkpoint: CheckpointRecord[InvoiceCheckpoint],
+        state: InvoiceCheckpoint,
+    ) -> InvoiceCheckpoint:
         priced = invoice_positions(order)
-        if invoice is None:
-            state = self._save(order, create_started=int(time.time()))
-            draft = invoice_draft(
-                order, int(state["client_id"]), priced, self.settings.invoice_template_id
-            )
-            try:
-                invoice = self.billomat.create_invoice(draft)
-            except BillomatError as error:
-                if certainly_not_executed(error):
-                    self._save(order, create_started=None)
-                raise
-        state = self._save(order, invoice_id=invoice.id, total_gross=invoice.total_gross)
+        client_id = state.client_id
+        assert client_id is not None
+
+        def find() -> Invoice | None:
+            found = self.billomat.find_invoices_by_customfield(order.reference)
+            return found[0] if found else None
+
+        written = write_once(
+            started=state.create_started is not None,
+            mark=lambda started: checkpoint.save(
+                create_started=int(time.time()) if started else None
+            ),
+            write=lambda: self.billomat.create_invoice(
+                invoice_draft(order, client_id, priced, self.settings.invoice_template_id)
+            ),
+            find=find,
+        )
+        invoice = written.value
+        assert invoice is not None
+        if written.outcome is WriteOutcome.FOUND:
+            log.info("found invoice %s created by an earlier attempt", invoice.id)
+        state = checkpoint.save(invoice_id=invoice.id, total_gross=invoice.total_gross)
         if invoice.total_gross != order.total:
             reason = (
                 f"Billomat total {invoice.total_gross} {order.currency} differs from the order "
@@ -207,18 +242,22 @@ class OrderInvoicing:
                 ],
                 {"order": order.reference, "expected": str(priced.expected_total_gross)},
             )
-            state = self._save(order, review="total_mismatch")
+            state = checkpoint.save(review="total_mismatch")
         return state
 
     def _email_invoice(
-        self, order: ShopOrder, state: dict[str, Any], invoice_id: int
-    ) -> dict[str, Any]:
+        self,
+        order: ShopOrder,
+        checkpoint: CheckpointRecord[InvoiceCheckpoint],
+        state: InvoiceCheckpoint,
+        invoice_id: int,
+    ) -> InvoiceCheckpoint:
         recipient = order.customer.email
         latest = state
 
         def mark(step: EmailStep | None) -> None:
             nonlocal latest
-            latest = self._save(order, email=step)
+            latest = checkpoint.save(email=step)
 
         def send() -> None:
             assert recipient is not None
@@ -249,39 +288,38 @@ class OrderInvoicing:
                     ],
                 )
 
-        send_email_once(state.get("email"), bool(recipient), mark, send, report)
+        send_email_once(state.email, bool(recipient), mark, send, report)
         return latest
 
     def _book_payment(
-        self, order: ShopOrder, state: dict[str, Any], invoice_id: int
-    ) -> dict[str, Any]:
+        self,
+        order: ShopOrder,
+        checkpoint: CheckpointRecord[InvoiceCheckpoint],
+        state: InvoiceCheckpoint,
+        invoice_id: int,
+    ) -> InvoiceCheckpoint:
         comment = f"{invoice_label(order)} ({order.reference})"
-        if state.get("payment_started"):
-            for payment in self.billomat.iter_invoice_payments(invoice_id=invoice_id):
-                if payment.comment == comment:
-                    return self._save(order, payment_id=payment.id)
-        self._save(order, payment_started=int(time.time()))
-        try:
-            payment = self.billomat.book_payment(
+        written = book_payment_once(
+            self.billomat,
+            PaymentToBook(
                 invoice_id=invoice_id,
                 amount=order.total,
                 date=order.paid_on or order.ordered_on,
                 type=order.payment_type,
                 comment=comment,
-            )
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                self._save(order, payment_started=None)
-            raise
-        return self._save(order, payment_id=payment.id)
+                marker=comment,
+            ),
+            started=state.payment_started is not None,
+            mark=lambda started: checkpoint.save(
+                payment_started=int(time.time()) if started else None
+            ),
+        )
+        assert written.value is not None
+        return checkpoint.save(payment_id=written.value.id)
 
     def _outcome(
-        self, order: ShopOrder, state: dict[str, Any], status: str, note: str | None = None
+        self, order: ShopOrder, state: InvoiceCheckpoint, status: str, note: str | None = None
     ) -> OrderOutcome:
-        invoice_id = state.get("invoice_id")
         return OrderOutcome(
-            reference=order.reference,
-            status=status,
-            invoice_id=int(invoice_id) if invoice_id is not None else None,
-            note=note,
+            reference=order.reference, status=status, invoice_id=state.invoice_id, note=note
         )
