@@ -40,6 +40,7 @@ for _path in [ROOT, ROOT / "layers/shared", *sorted((ROOT / "functions").iterdir
     if _path.is_dir() and str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from local.containers import clear_container_caches  # noqa: E402
 from local.demo_data import seed_open_invoices  # noqa: E402
 
 LABELLED = ROOT / "tests/data/bank_transactions_labelled.json"
@@ -237,25 +238,12 @@ def local_stack() -> Iterator[Any]:
             os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
             os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Bench")
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-            _clear_container_caches()
+            clear_container_caches()
             yield aws
     finally:
-        _clear_container_caches()
+        clear_container_caches()
         os.environ.clear()
         os.environ.update(saved)
-
-
-def _clear_container_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    prefixes = ("autopilot", "bank_payment", "webhooks")
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(prefixes):
-            continue
-        for value in list(vars(module).values()):
-            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "__wrapped__"):
-                value.cache_clear()
 
 
 def run_case(aws: Any, data: Mapping[str, Any], case: Mapping[str, Any]) -> CaseResult:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from moto import mock_aws
 
 from local.aws import LocalAws
+from local.containers import clear_container_caches
 
 if TYPE_CHECKING:
     from autopilot.billomat import BillomatClient
@@ -37,27 +36,6 @@ WEBHOOK_SECRETS = {
 class Stack:
     aws: LocalAws
     environment: dict[str, str]
-
-
-FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
-CONTAINER_MODULE_PREFIXES = ("autopilot", *(p.name for p in FUNCTIONS_DIR.iterdir() if p.is_dir()))
-
-
-def clear_container_caches() -> None:
-    """Forget what a warm Lambda container would have cached (settings, secrets, clients).
-
-    Every ``functools.cache`` of the layer and the function packages is cleared, so each test
-    starts like a cold container with its own environment.
-    """
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(CONTAINER_MODULE_PREFIXES):
-            continue
-        for value in list(vars(module).values()):
-            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "__wrapped__"):
-                value.cache_clear()
 
 
 @pytest.fixture
