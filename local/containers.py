@@ -19,7 +19,7 @@ def clear_container_caches() -> None:
 
     from autopilot.sqs_worker import SqsWorker
 
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
     for name, module in list(sys.modules.items()):
         if module is None or not name.startswith(CONTAINER_MODULE_PREFIXES):
             continue
