@@ -419,6 +419,23 @@ def test_rule_4_iban_from_the_billomat_client_counts_as_known() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "typed_in_billomat", ["de63 5001 0517 6091 3909 96", "DE63-5001-0517-6091-3909-96"]
+)
+def test_rule_4_billomat_iban_counts_however_it_was_typed(typed_in_billomat: str) -> None:
+    payers = FakePayers()
+    payers.clients[KELLER] = ClientFacts(KELLER, name="X", bank_iban=typed_in_billomat)
+    assert bookings(decided(transfer("Danke", "119.00", iban=IBAN_KELLER), payers)) == [
+        ("RE1049", "119.00", False)
+    ]
+
+
+def test_rule_4_a_billomat_iban_of_another_account_does_not_count() -> None:
+    payers = FakePayers()
+    payers.clients[KELLER] = ClientFacts(KELLER, name="X", bank_iban=IBAN_HOFFMANN)
+    assert decided(transfer("Danke", "119.00", iban=IBAN_KELLER), payers).is_review
+
+
 @pytest.mark.parametrize("payer", ["ANNA KELLER", "Keller, Anna", "Dr. Anna Keller", "anna keller"])
 def test_rule_4_payer_known_by_name(payer: str) -> None:
     assert bookings(decided(transfer("Danke", "119.00", payer=payer))) == [

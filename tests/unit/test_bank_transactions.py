@@ -16,6 +16,7 @@ from autopilot.bank_transactions import (
     Direction,
     QontoEventIgnored,
     TransactionStatus,
+    compact_iban,
     from_bank_json,
     from_qonto,
     iban_checksum_ok,
@@ -204,6 +205,50 @@ def test_iban_helpers() -> None:
         normalize_iban("1234")
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "DE89370400440532013000",
+        "DE89 3704 0044 0532 0130 00",
+        "de89 3704 0044 0532 0130 00",
+        "DE89-3704-0044-0532-0130-00",
+        " DE89\t3704 0044\n0532 0130 00 ",
+    ],
+)
+def test_an_iban_is_normalised_one_way_however_it_is_written(written: str) -> None:
+    assert compact_iban(written) == "DE89370400440532013000"
+    assert normalize_iban(written) == "DE89370400440532013000"
+
+
+def test_compact_iban_does_not_judge_the_shape() -> None:
+    assert compact_iban("kto 1234-56") == "KTO123456"
+    assert compact_iban("") == ""
+    with pytest.raises(ValueError, match="not an IBAN"):
+        normalize_iban("kto 1234-56")
+
+
+iban_bodies = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=11, max_size=30)
+
+
+@given(
+    st.sampled_from(["DE", "AT", "NL", "GB"]),
+    st.integers(min_value=0, max_value=99),
+    iban_bodies,
+    st.data(),
+)
+def test_normalising_is_idempotent_and_ignores_spacing_and_case(
+    country: str, check: int, body: str, data: st.DataObject
+) -> None:
+    iban = f"{country}{check:02d}{body}"
+    fillers = st.sampled_from(["", " ", "  ", "-", "\t"])
+    written = "".join(char + data.draw(fillers) for char in iban)
+    if data.draw(st.booleans()):
+        written = written.lower()
+    assert normalize_iban(written) == iban
+    assert normalize_iban(iban) == iban
+    assert compact_iban(written) == iban
+
+
 # -- Qonto ---------------------------------------------------------------------------------
 
 
@@ -228,6 +273,22 @@ def test_qonto_fixture_becomes_a_booked_credit() -> None:
 def test_qonto_booking_date_is_the_berlin_date() -> None:
     late = from_qonto(qonto(settled_at="2025-01-20T23:30:00Z"))
     assert late.booking_date == dt.date(2025, 1, 21)
+
+
+def test_qonto_time_without_an_offset_is_utc_like_all_of_qontos_times() -> None:
+    late = from_qonto(qonto(settled_at="2025-01-20T23:30:00"))
+    assert late.booking_date == late.value_date == dt.date(2025, 1, 21)
+    summer = from_qonto(qonto(settled_at="2025-06-30T21:59:00"))  # 23:59 CEST
+    assert summer.booking_date == dt.date(2025, 6, 30)
+
+
+def test_qonto_settlement_time_falls_back_to_emission_and_must_be_in_range() -> None:
+    emitted = from_qonto(qonto(settled_at=None, emitted_at="2025-03-30T22:30:00Z"))
+    assert emitted.booking_date == dt.date(2025, 3, 31)
+    with pytest.raises(ValueError, match="out of range"):
+        from_qonto(qonto(settled_at="9999-12-31T23:59:59-23:59"))
+    with pytest.raises(ValueError, match="needs a settlement time"):
+        from_qonto(qonto(settled_at="gestern", emitted_at=None))
 
 
 @pytest.mark.parametrize(

@@ -114,9 +114,10 @@ def test_naive_now_is_berlin_wall_time_and_offsets_are_kept() -> None:
             parse_moment(bad)
 
 
-def test_berlin_date_refuses_naive_datetimes() -> None:
-    with pytest.raises(ValueError, match="aware"):
-        berlin_date(dt.datetime(2025, 4, 1, 8))
+def test_a_naive_moment_is_berlin_wall_time_like_a_naive_now() -> None:
+    # The layer's one rule (autopilot.business_time); the report never passes a naive moment.
+    assert berlin_date(dt.datetime(2025, 4, 1, 0, 30)) == dt.date(2025, 4, 1)
+    assert month_to_report(dt.datetime(2025, 4, 1, 0, 30)) == ReportMonth(2025, 3)
 
 
 moments = st.datetimes(

@@ -53,7 +53,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from autopilot.bank_transactions import iban_checksum_ok
+from autopilot.bank_transactions import compact_iban, iban_checksum_ok
 from autopilot.money import HUNDRED, ZERO, german_amount, to_cents
 
 if TYPE_CHECKING:
@@ -341,7 +341,7 @@ def _blank(match: re.Match[str]) -> str:
 def _blank_ibans(match: re.Match[str]) -> str:
     """Blank an IBAN (right length for its country, valid checksum), with or without spaces."""
     candidate = match.group(0)
-    compact = re.sub(r"\s", "", candidate)
+    compact = compact_iban(candidate)
     length = IBAN_LENGTHS.get(compact[:2])
     if length is None or len(compact) < length or not iban_checksum_ok(compact[:length]):
         return candidate
@@ -680,7 +680,7 @@ def payer_name_matches(payer_name: str | None, client: ClientFacts) -> bool:
 
 
 format_amount = german_amount
-"""German notation for messages: ``1.190,00 EUR``."""
+"""Re-exported for ``booking``, which still imports it from here; use ``german_amount``."""
 
 
 def _numbers(invoices: Iterable[OpenInvoice]) -> str:
@@ -704,7 +704,7 @@ def decide(
     references = finder.find(transaction)
     named = sorted(references.invoices.values(), key=lambda invoice: invoice.id)
     amount, currency = transaction.amount, transaction.currency
-    paid = format_amount(amount, currency)
+    paid = german_amount(amount, currency)
 
     foreign_currency = [invoice for invoice in named if invoice.currency != currency]
     if foreign_currency:
@@ -743,8 +743,8 @@ def _one_invoice(transaction: BankTransaction, invoice: OpenInvoice) -> Decision
     if amount > invoice.open_amount:
         return _review(
             ReviewReason.OVERPAYMENT,
-            f"{format_amount(amount, transaction.currency)} ist mehr als der offene Betrag "
-            f"{format_amount(invoice.open_amount, invoice.currency)} von {invoice.number}.",
+            f"{german_amount(amount, transaction.currency)} ist mehr als der offene Betrag "
+            f"{german_amount(invoice.open_amount, invoice.currency)} von {invoice.number}.",
             [invoice],
         )
     discounted = invoice.discounted_amount(transaction.booking_date)
@@ -778,8 +778,8 @@ def _several_invoices(transaction: BankTransaction, named: list[OpenInvoice]) ->
             return Decision(Rule.SEVERAL, bookings, candidates=tuple(named))
     return _review(
         ReviewReason.SUM_MISMATCH,
-        f"{format_amount(amount, transaction.currency)} passt nicht zur Summe "
-        f"{format_amount(total, transaction.currency)} der offenen Beträge von "
+        f"{german_amount(amount, transaction.currency)} passt nicht zur Summe "
+        f"{german_amount(total, transaction.currency)} der offenen Beträge von "
         f"{_numbers(named)}.",
         named,
     )
@@ -875,7 +875,7 @@ def _payer_clients(
         known = set(payers.clients_for_iban(counterparty.iban))
         for client_id in client_ids:
             facts = payers.client(client_id)
-            if facts and facts.bank_iban and _same_iban(facts.bank_iban, counterparty.iban):
+            if facts and facts.bank_iban and compact_iban(facts.bank_iban) == counterparty.iban:
                 known.add(client_id)
         if known:
             return frozenset(known)
@@ -887,7 +887,3 @@ def _payer_clients(
         if (facts := payers.client(client_id)) is not None
         and payer_name_matches(counterparty.name, facts)
     )
-
-
-def _same_iban(left: str, right: str) -> bool:
-    return re.sub(r"\s", "", left).upper() == re.sub(r"\s", "", right).upper()

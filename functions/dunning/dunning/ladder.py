@@ -19,10 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-BERLIN = ZoneInfo("Europe/Berlin")
-"""The business runs on German calendar days."""
+from autopilot.business_time import berlin_date
 
 DEFAULT_LADDER_DAYS = "7,14,21,28"
 
@@ -65,11 +63,8 @@ def parse_ladder(text: str) -> DunningLadder:
     return DunningLadder(days)
 
 
-def business_day(moment: dt.datetime) -> dt.date:
-    """The Europe/Berlin calendar day of ``moment`` (a naive moment is Berlin local time)."""
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(BERLIN).date()
+business_day = berlin_date
+"""The Berlin calendar day of a run's moment (the layer's rule; the dunning run's name for it)."""
 
 
 def days_overdue(due_date: dt.date, today: dt.date) -> int:

@@ -16,25 +16,15 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from autopilot.billomat import RecurringCycle
-
-BERLIN = ZoneInfo("Europe/Berlin")
-"""Billomat accounts in this project keep German calendar days."""
+from autopilot.business_time import BERLIN, berlin_time
 
 DEFAULT_LOOKBACK_DAYS = 31
 DEFAULT_CREATION_HOUR = 2
 """Billomat's default ``hour`` for recurrings."""
 CREATION_GRACE = dt.timedelta(hours=2)
 """How long after its creation moment Billomat gets to produce a recurring's invoice."""
-
-
-def berlin_time(moment: dt.datetime) -> dt.datetime:
-    """``moment`` as an aware Berlin datetime (a naive moment is already Berlin local time)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=BERLIN)
-    return moment.astimezone(BERLIN)
 
 
 def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:

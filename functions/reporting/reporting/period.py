@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 # re-exported: the report's callers read the moment through this module
 from autopilot.business_time import BERLIN as BERLIN
+from autopilot.business_time import berlin_date as berlin_date
 from autopilot.business_time import parse_moment as parse_moment
-
-"""The business's time zone: its calendar decides which day and month a moment belongs to."""
 
 GERMAN_MONTH_NAMES = (
     "Januar",
@@ -123,13 +122,6 @@ class ReportMonth:
 
     def __str__(self) -> str:
         return self.key
-
-
-def berlin_date(moment: dt.datetime) -> dt.date:
-    """The calendar date in Berlin at ``moment`` (an aware datetime)."""
-    if moment.tzinfo is None:
-        raise ValueError("berlin_date needs an aware datetime")
-    return moment.astimezone(BERLIN).date()
 
 
 def month_to_report(moment: dt.datetime) -> ReportMonth:

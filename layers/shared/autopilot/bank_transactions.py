@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -33,14 +32,16 @@ from pydantic import (
     ValidationError,
 )
 
+from autopilot.business_time import berlin_date
 from autopilot.money import parse_amount, to_cents
 
 SCHEMA: Literal["bank-transaction/v1"] = "bank-transaction/v1"
-BERLIN = ZoneInfo("Europe/Berlin")
 MAX_AMOUNT = Decimal("1000000000")
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 _IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+_IBAN_FILLER = re.compile(r"[\s-]")
+"""What people put between an IBAN's characters for readability (``DE89 3704-0044 …``)."""
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -63,9 +64,18 @@ class QontoEventIgnored(ValueError):
     """A well-formed Qonto delivery that is not about a transaction (another event type)."""
 
 
+def compact_iban(value: str) -> str:
+    """``value`` the way IBANs are stored and compared: no spaces or hyphens, upper case.
+
+    No shape check: for text that may hold an IBAN among other characters, or an IBAN typed
+    into another system; :func:`normalize_iban` is this plus the check.
+    """
+    return _IBAN_FILLER.sub("", value).upper()
+
+
 def normalize_iban(value: str) -> str:
     """An IBAN without spaces, in upper case; ValueError when it does not look like one."""
-    compact = re.sub(r"[\s-]", "", value).upper()
+    compact = compact_iban(value)
     if not _IBAN_SHAPE.match(compact):
         raise ValueError(f"{value!r} is not an IBAN")
     return compact
@@ -312,11 +322,21 @@ _QONTO_STATUS = {
 }
 
 
-def _berlin_date(moment: dt.datetime) -> dt.date:
+def _qonto_settlement_day(data: Mapping[str, Any]) -> dt.date:
+    """The Berlin day of Qonto's ``settled_at`` (else ``emitted_at``).
+
+    Qonto writes its timestamps in UTC, so one without an offset is read as UTC, not as the
+    Berlin wall time a naive datetime means elsewhere (``autopilot.business_time``).
+    """
+    text = data.get("settled_at") or data.get("emitted_at")
+    try:
+        moment = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        raise ValueError("data.settled_at: a transaction needs a settlement time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     try:
-        return moment.astimezone(BERLIN).date()
+        return berlin_date(moment)
     except OverflowError:  # 9999-12-31T23:59-23:59 lies past the calendar's end in Berlin
         raise ValueError("data.settled_at: the settlement time is out of range") from None
 
@@ -365,11 +385,7 @@ def from_qonto(event: Any) -> BankTransaction:
     data = event.get("data")
     if not isinstance(data, Mapping):
         raise ValueError("data: missing")
-    moment_text = data.get("settled_at") or data.get("emitted_at")
-    try:
-        moment = dt.datetime.fromisoformat(str(moment_text))
-    except ValueError:
-        raise ValueError("data.settled_at: a transaction needs a settlement time") from None
+    settled_on = _qonto_settlement_day(data)
     amount = data.get("amount")
     cents = data.get("amount_cents")
     if isinstance(cents, int) and not isinstance(cents, bool):
@@ -384,8 +400,8 @@ def from_qonto(event: Any) -> BankTransaction:
         "direction": data.get("side"),
         "amount": amount,
         "currency": data.get("currency"),
-        "booking_date": _berlin_date(moment),
-        "value_date": _berlin_date(moment),
+        "booking_date": settled_on,
+        "value_date": settled_on,
         "counterparty": {
             "name": data.get("clean_counterparty_name") or data.get("label"),
             "iban": _qonto_payer_iban(transfer),

@@ -1,4 +1,12 @@
-"""The business clock: German bookkeeping days are Europe/Berlin calendar days."""
+"""The business clock: German bookkeeping days are Europe/Berlin calendar days.
+
+The one rule for a naive datetime (one without ``tzinfo``): **it is Berlin wall time.**
+``datetime(2026, 11, 25, 0, 30)`` means 00:30 in Berlin, so its Berlin day is 25 November;
+``parse_moment("2026-11-25T00:30")`` reads typed text the same way. Aware datetimes keep their
+instant and are only converted. A source that writes timestamps without an offset but means
+another zone (Qonto writes UTC) attaches that zone where it parses the source's text, before
+the moment reaches these helpers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
+"""The business's time zone: its calendar decides which day and month a moment belongs to."""
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """``moment`` itself when aware; a naive one as Berlin wall time (the module's one rule)."""
+    return moment.replace(tzinfo=BERLIN) if moment.tzinfo is None else moment
 
 
 def parse_moment(value: str) -> dt.datetime:
@@ -23,7 +37,7 @@ def parse_moment(value: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"now must be an ISO-8601 timestamp, got {value!r}") from None
-    return moment.replace(tzinfo=BERLIN) if moment.tzinfo is None else moment
+    return _aware(moment)
 
 
 def run_moment(event: Mapping[str, Any] | None) -> dt.datetime:
@@ -35,9 +49,19 @@ def run_moment(event: Mapping[str, Any] | None) -> dt.datetime:
     given = (event or {}).get("now")
     if given in (None, ""):
         return dt.datetime.now(BERLIN)
-    return parse_moment(str(given)).astimezone(BERLIN)
+    return berlin_time(parse_moment(str(given)))
+
+
+def berlin_time(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as an aware Berlin datetime (a naive moment is already Berlin wall time)."""
+    return _aware(moment).astimezone(BERLIN)
 
 
 def berlin_date(moment: dt.datetime) -> dt.date:
-    """The Berlin calendar day of an aware moment."""
-    return moment.astimezone(BERLIN).date()
+    """The Berlin calendar day of ``moment`` (a naive moment is Berlin wall time)."""
+    return berlin_time(moment).date()
+
+
+def berlin_today() -> dt.date:
+    """Today's Berlin calendar day, by the real clock."""
+    return dt.datetime.now(BERLIN).date()
