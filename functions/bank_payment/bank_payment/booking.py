@@ -34,23 +34,27 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from autopilot.bank_transactions import BankTransaction, may_be_one_transfer
 from autopilot.billomat import (
     BillomatClient,
-    BillomatError,
     BillomatNotFoundError,
     BillomatValidationError,
     InvoiceStatus,
     PaymentType,
-    certainly_not_executed,
 )
+from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.notifications import AccountingNotifier
+from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
+from autopilot.write_once import WriteOutcome
 
 from .matching import (
     ClientFacts,
@@ -110,13 +114,58 @@ def payment_comment(transaction: BankTransaction) -> str:
     return " · ".join(parts)
 
 
+class PlannedBooking(BaseModel):
+    """One payment of the decision, as stored before the first is booked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: int
+    invoice_number: str
+    amount: Decimal
+    mark_paid: bool
+
+
+class Plan(BaseModel):
+    """The decision for one transaction, stored before anything is booked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    bookings: list[PlannedBooking] = []
+    reason: str | None = None
+    message: str | None = None
+    candidates: list[dict[str, Any]] = []
+
+
+class TransactionCheckpoint(Checkpoint):
+    """``banktx#<reference>`` / ``state``: the transaction's decision and end state."""
+
+    status: str | None = None
+    """booked | review | ignored | duplicate once final."""
+    reason: str | None = None
+    plan: Plan | None = None
+    bank_transaction: dict[str, Any] | None = None
+    decided_at: int | None = None
+    payments: list[dict[str, Any]] = Field(default_factory=list)
+    review_key: str | None = None
+    duplicate_of: str | None = None
+    transfer_key: str | None = None
+
+
+class PaymentCheckpoint(Checkpoint):
+    """``banktx#<reference>`` / ``payment#<invoice id>``: one payment of the plan."""
+
+    started: int | None = None
+    payment_id: int | None = None
+    refused: str | None = None
+
+
 class PaymentRefused(Exception):
     """A payment of the plan cannot be booked (Billomat refused it, or the invoice changed
     since the decision); nothing was booked for it."""
 
-    def __init__(self, booking: dict[str, Any], reasons: str) -> None:
-        number = booking["invoice_number"]
-        super().__init__(f"Zahlung auf {number} nicht gebucht: {reasons}")
+    def __init__(self, booking: PlannedBooking, reasons: str) -> None:
+        super().__init__(f"Zahlung auf {booking.invoice_number} nicht gebucht: {reasons}")
         self.booking = booking
 
 
@@ -297,13 +346,18 @@ class BankPaymentBooking:
         self.candidates = CandidateInvoices(self.billomat)
         self.payers = KnownPayers(self.store, self.billomat)
 
-    def _save(self, transaction: BankTransaction, **changes: Any) -> dict[str, Any]:
-        return self.store.update(checkpoint_key(transaction), STATE, changes)
+    def _checkpoint(self, transaction: BankTransaction) -> CheckpointRecord[TransactionCheckpoint]:
+        return CheckpointRecord(
+            self.store, TransactionCheckpoint, checkpoint_key(transaction), STATE
+        )
+
+    def _save(self, transaction: BankTransaction, **changes: Any) -> TransactionCheckpoint:
+        return self._checkpoint(transaction).save(**changes)
 
     def run(self, transaction: BankTransaction) -> TransactionOutcome:
         """Book ``transaction`` or put it on review (idempotent: safe to call again any time)."""
-        state = self.store.get(checkpoint_key(transaction), STATE) or {}
-        if state.get("status") in FINAL_STATUSES:
+        state = self._checkpoint(transaction).load()
+        if state.status in FINAL_STATUSES:
             return self._outcome(transaction, state)
         if not transaction.is_booked_credit:
             reason = f"{transaction.direction.value} {transaction.status.value}"
@@ -328,7 +382,7 @@ class BankPaymentBooking:
             )
             return self._outcome(transaction, state)
 
-        plan = state.get("plan")
+        plan = state.plan
         if plan is None:
             decision = decide(
                 transaction,
@@ -337,7 +391,7 @@ class BankPaymentBooking:
                 self.payer_rule,
                 finder=self.candidates.finder(),
             )
-            plan = _plan(decision)
+            plan = Plan.model_validate(_plan(decision))
             log.info("decided %s: %s", transaction.reference, decision.rule.value)
             state = self._save(
                 transaction,
@@ -345,19 +399,19 @@ class BankPaymentBooking:
                 bank_transaction=transaction.as_message(),
                 decided_at=int(time.time()),
             )
-        if plan["rule"] == Rule.REVIEW.value:
-            return self._review(transaction, plan["reason"], plan["message"], plan["candidates"])
+        if plan.rule == Rule.REVIEW.value:
+            return self._review(transaction, plan.reason or "", plan.message or "", plan.candidates)
 
         payments: list[dict[str, Any]] = []
-        for booking in plan["bookings"]:
+        for booking in plan.bookings:
             try:
                 payments.append(self._book(transaction, booking))
             except PaymentRefused as refused:
                 return self._review(
-                    transaction, PAYMENT_REFUSED, str(refused), plan["candidates"], payments
+                    transaction, PAYMENT_REFUSED, str(refused), plan.candidates, payments
                 )
-        if plan["rule"] != Rule.PAYER_AMOUNT.value:
-            self._remember_payer(transaction, plan["candidates"])
+        if plan.rule != Rule.PAYER_AMOUNT.value:
+            self._remember_payer(transaction, plan.candidates)
         state = self._save(transaction, status="booked", payments=payments)
         return self._outcome(transaction, state)
 
@@ -389,60 +443,64 @@ class BankPaymentBooking:
             return key, str(owner)
         return None
 
-    def _book(self, transaction: BankTransaction, booking: dict[str, Any]) -> dict[str, Any]:
-        pk = checkpoint_key(transaction)
-        invoice_id = int(booking["invoice_id"])
-        sk = f"payment#{invoice_id}"
-        amount = Decimal(str(booking["amount"]))
-        mark_paid = bool(booking["mark_paid"])
-        done = {**booking, "invoice_id": invoice_id}
-        step = self.store.get(pk, sk) or {}
-        if step.get("payment_id") is not None:
-            return {**done, "payment_id": int(step["payment_id"])}
-        if step.get("started"):
-            marker = payment_marker(transaction)
-            for payment in self.billomat.iter_invoice_payments(invoice_id=invoice_id):
-                if payment.comment and marker in payment.comment:
-                    log.info("found payment %s booked by an earlier attempt", payment.id)
-                    self.store.update(pk, sk, {"payment_id": payment.id})
-                    self.candidates.booked(invoice_id, amount, mark_paid)
-                    return {**done, "payment_id": payment.id}
-        # One booking per invoice at a time across containers, checked against the invoice as
-        # it is now: two transfers for one invoice decided in parallel must not both book.
-        lock = f"invoice-payment#{invoice_id}"
-        claim = self.store.claim(lock, "lock", transaction.reference, INVOICE_CLAIM_STALE_SECONDS)
-        if not claim.acquired:
-            raise ClaimHeldElsewhere(f"invoice {invoice_id} is being paid by another transfer")
-        try:
-            current = self.billomat.get_invoice(invoice_id)
-            if current.status not in (InvoiceStatus.OPEN, InvoiceStatus.OVERDUE):
-                raise PaymentRefused(booking, f"die Rechnung ist jetzt {current.status.value}")
-            if current.open_amount < amount:
-                raise PaymentRefused(
-                    booking,
-                    f"offen sind jetzt nur noch {current.open_amount} {current.currency_code}",
-                )
-            self.store.update(pk, sk, {"started": int(time.time())})
+    def _book(self, transaction: BankTransaction, booking: PlannedBooking) -> dict[str, Any]:
+        invoice_id = booking.invoice_id
+        done = {**booking.model_dump(mode="json"), "invoice_id": invoice_id}
+        step = CheckpointRecord(
+            self.store, PaymentCheckpoint, checkpoint_key(transaction), f"payment#{invoice_id}"
+        )
+        state = step.load()
+        if state.payment_id is not None:
+            return {**done, "payment_id": state.payment_id}
+
+        @contextmanager
+        def invoice_still_open() -> Iterator[None]:
+            # One booking per invoice at a time across containers, checked against the invoice
+            # as it is now: two transfers for one invoice decided in parallel must not both book.
+            lock = f"invoice-payment#{invoice_id}"
+            claim = self.store.claim(
+                lock, "lock", transaction.reference, INVOICE_CLAIM_STALE_SECONDS
+            )
+            if not claim.acquired:
+                raise ClaimHeldElsewhere(f"invoice {invoice_id} is being paid by another transfer")
             try:
-                payment = self.billomat.book_payment(
+                current = self.billomat.get_invoice(invoice_id)
+                if current.status not in (InvoiceStatus.OPEN, InvoiceStatus.OVERDUE):
+                    raise PaymentRefused(booking, f"die Rechnung ist jetzt {current.status.value}")
+                if current.open_amount < booking.amount:
+                    raise PaymentRefused(
+                        booking,
+                        f"offen sind jetzt nur noch {current.open_amount} {current.currency_code}",
+                    )
+                yield
+            finally:
+                self.store.delete(lock, "lock")
+
+        try:
+            written = book_payment_once(
+                self.billomat,
+                PaymentToBook(
                     invoice_id=invoice_id,
-                    amount=amount,
+                    amount=booking.amount,
                     date=transaction.booking_date,
                     type=PaymentType.BANK_TRANSFER,
                     comment=payment_comment(transaction),
-                    mark_invoice_as_paid=mark_paid,
-                )
-            except BillomatValidationError as error:
-                self.store.update(pk, sk, {"started": None, "refused": str(error)})
-                raise PaymentRefused(booking, "; ".join(error.messages) or error.message) from error
-            except BillomatError as error:
-                if certainly_not_executed(error):
-                    self.store.update(pk, sk, {"started": None})
-                raise
-        finally:
-            self.store.delete(lock, "lock")
-        self.store.update(pk, sk, {"payment_id": payment.id})
-        self.candidates.booked(invoice_id, amount, mark_paid)
+                    marker=payment_marker(transaction),
+                    mark_invoice_as_paid=booking.mark_paid,
+                ),
+                started=state.started is not None,
+                mark=lambda started: step.save(started=int(time.time()) if started else None),
+                guard=invoice_still_open,
+            )
+        except BillomatValidationError as error:
+            step.save(refused=str(error))
+            raise PaymentRefused(booking, "; ".join(error.messages) or error.message) from error
+        payment = written.value
+        assert payment is not None
+        if written.outcome is WriteOutcome.FOUND:
+            log.info("found payment %s booked by an earlier attempt", payment.id)
+        step.save(payment_id=payment.id)
+        self.candidates.booked(invoice_id, booking.amount, booking.mark_paid)
         return {**done, "payment_id": payment.id}
 
     def _remember_payer(
@@ -482,20 +540,21 @@ class BankPaymentBooking:
         log.info("%s needs review: %s", transaction.reference, reason)
         return self._outcome(transaction, state)
 
-    def _outcome(self, transaction: BankTransaction, state: dict[str, Any]) -> TransactionOutcome:
-        plan = state.get("plan") or {}
+    def _outcome(
+        self, transaction: BankTransaction, state: TransactionCheckpoint
+    ) -> TransactionOutcome:
         payments = tuple(
             {**p, "invoice_id": int(p["invoice_id"]), "payment_id": int(p["payment_id"])}
-            for p in state.get("payments") or []
+            for p in state.payments
         )
         return TransactionOutcome(
             transaction=transaction.reference,
-            status=str(state["status"]),
-            rule=plan.get("rule"),
+            status=str(state.status),
+            rule=state.plan.rule if state.plan else None,
             payments=payments,
-            reason=state.get("reason"),
-            review_key=state.get("review_key"),
-            duplicate_of=state.get("duplicate_of"),
+            reason=state.reason,
+            review_key=state.review_key,
+            duplicate_of=state.duplicate_of,
         )
 
     # -- review list -------------------------------------------------------------------------
