@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autopilot.camt053 import Camt053Error, read_statements
+from bank_payment.camt053 import Camt053Error, read_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "DE02120300000000202051"

@@ -23,6 +23,15 @@ DOMAIN_LOGGER = "autopilot"
 def function_logger(service: str) -> Logger:
     """The function's Powertools logger; ``autopilot.*`` lines go through its handler."""
     logger = Logger(service=service)
+    route_domain_logs(logger)
+    return logger
+
+
+def route_domain_logs(logger: Logger) -> None:
+    """Send the ``autopilot.*`` lines through ``logger``'s handler (its JSON, keys and level).
+
+    Called again by each handler invocation where one module holds several functions' loggers
+    (the bank module: worker and statement import), so the lines carry the running one's keys.
+    """
     logging.getLogger(DOMAIN_LOGGER)  # registered, so the copy below finds it
     copy_config_to_registered_loggers(source_logger=logger, include={DOMAIN_LOGGER})
-    return logger

@@ -42,7 +42,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Json
 
 from autopilot.delayed_retry import DelayedRetry
-from autopilot.observability import function_logger
+from autopilot.observability import function_logger, route_domain_logs
 
 IDEMPOTENCY_DAYS = 7
 
@@ -218,6 +218,7 @@ class SqsWorker[M]:
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             from autopilot.billomat_access import billomat_client, lambda_time_budget
 
+            route_domain_logs(self.logger)
             _run, config = self._idempotent
             billomat_client().time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
             config.register_lambda_context(context)
