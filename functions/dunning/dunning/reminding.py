@@ -56,15 +56,15 @@ from autopilot.billomat import (
     Reminder,
     ReminderDraft,
     ReminderStatus,
-    certainly_not_executed,
-    describe_stop,
-    is_systemic,
 )
+from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
+from autopilot.scheduled_run import stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
-from autopilot.workflow_state import Item, WorkflowStore
+from autopilot.workflow_state import WorkflowStore
+from autopilot.write_once import find_earlier_write, write_marked, write_once
 
 from .ladder import (
     DEFAULT_LADDER_DAYS,
@@ -171,6 +171,21 @@ class DunningSummary:
         """False when Billomat's rate limit or an outage stopped the run early."""
         return self.stopped_because is None
 
+    def loggable(self) -> dict[str, Any]:
+        """The summary as logged: the whole answer."""
+        return self.as_dict()
+
+    def metric_counts(self) -> dict[str, int]:
+        """``reminders_sent`` always; ``review_needed`` when something needs a person."""
+        counts = {"reminders_sent": len(self.sent)}
+        if self.attention:
+            counts["review_needed"] = len(self.attention)
+        return counts
+
+    def progress(self) -> str:
+        """What an interrupted run did and left for the retry."""
+        return f"{len(self.sent)} reminders sent, {self.deferred} deferred to the retry"
+
     def as_dict(self) -> dict[str, Any]:
         """The handler's answer: counts, per-level lists, totals as strings."""
         by_level: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -198,6 +213,26 @@ class DunningSummary:
 # -- one invoice as the run sees it --------------------------------------------------------------
 
 
+class ReminderCheckpoint(Checkpoint):
+    """``reminder#<invoice id>`` / ``level#<n>``: how far our reminder of one level has come."""
+
+    level: int | None = None
+    expires_at: int | None = None
+    create_started: int | None = None
+    """The create was sent at this epoch second and its answer not yet recorded."""
+    invoice_number: str | None = None
+    reminder_id: int | None = None
+    reminder_level: int | None = None
+    """The level Billomat gave the reminder (expected: ``level``)."""
+    reminder_level_name: str | None = None
+    reminder_date: dt.date | None = None
+    completed: bool | None = None
+    """True once completed (an adopted reminder that was still a draft is stored as null)."""
+    email: EmailStep | None = None
+    review: str | None = None
+    """Why the reminder waits for a person (``level_mismatch``): nothing more is done then."""
+
+
 @dataclass
 class OverdueInvoice:
     """An overdue invoice with its reminders in Billomat and our checkpoints for it."""
@@ -205,7 +240,7 @@ class OverdueInvoice:
     invoice: Invoice
     reminders: list[Reminder]
     """Billomat's reminders for the invoice, cancelled ones left out."""
-    checkpoints: dict[int, Item]
+    checkpoints: dict[int, ReminderCheckpoint]
     """Our checkpoint per expected level."""
     client: Client | None = None
     last_payment_on: dt.date | None = None
@@ -219,9 +254,9 @@ class OverdueInvoice:
     def our_reminder_ids(self) -> set[int]:
         """Reminders this workflow created for the invoice."""
         return {
-            int(item["reminder_id"])
-            for item in self.checkpoints.values()
-            if item.get("reminder_id") is not None
+            state.reminder_id
+            for state in self.checkpoints.values()
+            if state.reminder_id is not None
         }
 
     @property
@@ -230,8 +265,8 @@ class OverdueInvoice:
         levels = {r.reminder_level for r in self.reminders if r.reminder_level is not None}
         levels |= {
             level
-            for level, item in self.checkpoints.items()
-            if item.get("reminder_id") is not None and not item.get("review")
+            for level, state in self.checkpoints.items()
+            if state.reminder_id is not None and not state.review
         }
         return frozenset(levels)
 
@@ -240,9 +275,9 @@ class OverdueInvoice:
         """Date of the latest reminder (Billomat's or one of ours)."""
         dates = [r.date for r in self.reminders if r.date is not None]
         dates += [
-            dt.date.fromisoformat(str(item["reminder_date"]))
-            for item in self.checkpoints.values()
-            if item.get("reminder_date")
+            state.reminder_date
+            for state in self.checkpoints.values()
+            if state.reminder_date is not None
         ]
         return max(dates, default=None)
 
@@ -260,14 +295,14 @@ class OverdueInvoice:
     def unfinished_level(self) -> int | None:
         """The level of a reminder of ours still to be completed or e-mailed."""
         for level in sorted(self.checkpoints, reverse=True):
-            item = self.checkpoints[level]
-            if item.get("review"):
+            state = self.checkpoints[level]
+            if state.review:
                 continue
-            if item.get("reminder_id") is None:
-                if item.get("create_started"):
+            if state.reminder_id is None:
+                if state.create_started:
                     return level
                 continue
-            if not item.get("completed") or item.get("email") in (None, "sending"):
+            if not state.completed or state.email in (None, EmailStep.SENDING):
                 return level
         return None
 
@@ -303,13 +338,8 @@ class DunningRun:
         """Send today's reminders (idempotent: a second run the same day sends nothing more)."""
         today = business_day(now)
         summary = DunningSummary(today)
-        try:
+        with stopping_on_systemic_errors(summary, log):
             self._dun(today, summary)
-        except BillomatError as error:
-            if not is_systemic(error):
-                raise
-            summary.stopped_because = describe_stop(error)
-            log.warning("dunning run stopped: %s", error)
         self._report(summary)
         return summary
 
@@ -355,7 +385,8 @@ class DunningRun:
             if decision.level is None or decision.days_overdue is None:
                 summary.skipped[str(decision.skip)] += 1
                 continue
-            if each.checkpoints.get(decision.level, {}).get("review"):
+            held = each.checkpoints.get(decision.level)
+            if held is not None and held.review:
                 summary.skipped["held_for_review"] += 1
                 continue
             if billomat_levels is None:
@@ -372,21 +403,24 @@ class DunningRun:
         work: list[tuple[OverdueInvoice, int, DueReminder | None]] = [
             (each, level, None) for each, level in resumes
         ] + [(reminder.overdue, reminder.level, reminder) for reminder in ready]
+
+        def step(task: tuple[OverdueInvoice, int, DueReminder | None]) -> None:
+            each, level, new_reminder = task
+            if new_reminder is None:
+                self._finish(each, level, today, summary)
+            else:
+                self._issue(new_reminder, today, summary)
+
+        def refused(
+            task: tuple[OverdueInvoice, int, DueReminder | None], error: BillomatError
+        ) -> None:
+            each, level, _ = task
+            summary.attention.append(
+                f"{each.label}: Mahnung Stufe {level} nicht fertig – Billomat lehnte ab: {error}"
+            )
+
         try:
-            for position, (each, level, new_reminder) in enumerate(work):
-                try:
-                    if new_reminder is None:
-                        self._finish(each, level, today, summary)
-                    else:
-                        self._issue(new_reminder, today, summary)
-                except BillomatError as error:
-                    if is_systemic(error):
-                        summary.deferred = len(work) - position
-                        raise
-                    summary.attention.append(
-                        f"{each.label}: Mahnung Stufe {level} nicht fertig – Billomat lehnte "
-                        f"ab: {error}"
-                    )
+            work_through(work, step, refused, summary)
         finally:
             self._final_level_and_totals(overdue, summary)
 
@@ -403,11 +437,11 @@ class DunningRun:
                 by_invoice[reminder.invoice_id].append(reminder)
         overdue = []
         for invoice in invoices:
-            checkpoints = {
-                int(item["level"]): item
+            stored = [
+                ReminderCheckpoint.model_validate(item)
                 for item in self.store.query(checkpoint_key(invoice.id), "level#")
-                if item.get("level") is not None
-            }
+            ]
+            checkpoints = {state.level: state for state in stored if state.level is not None}
             overdue.append(OverdueInvoice(invoice, by_invoice.get(invoice.id, []), checkpoints))
         return overdue
 
@@ -416,24 +450,31 @@ class DunningRun:
         level = overdue.unfinished_level()
         if level is None:
             return None
-        item = overdue.checkpoints[level]
-        if item.get("reminder_id") is not None:
+        state = overdue.checkpoints[level]
+        if state.reminder_id is not None:
             return level
-        adopted = next(
-            (
-                r
-                for r in overdue.reminders
-                if r.reminder_level == level and r.id not in overdue.our_reminder_ids
-            ),
-            None,
-        )
+
+        def reminder_of_level() -> Reminder | None:
+            # the listing already in hand shows what the interrupted create wrote
+            return next(
+                (
+                    r
+                    for r in overdue.reminders
+                    if r.reminder_level == level and r.id not in overdue.our_reminder_ids
+                ),
+                None,
+            )
+
+        # The create itself waits for today's decision (_issue): look-up and write are apart.
+        earlier = find_earlier_write(state.create_started is not None, reminder_of_level)
+        adopted = earlier.value if earlier is not None else None
         if adopted is None:
             # the create never reached Billomat: today's decision starts afresh
-            overdue.checkpoints[level] = self._save(overdue.invoice.id, level, create_started=None)
+            self._save(overdue, level, create_started=None)
             return None
         log.info("adopting reminder %s of invoice %s", adopted.id, overdue.invoice.id)
-        overdue.checkpoints[level] = self._save(
-            overdue.invoice.id,
+        self._save(
+            overdue,
             level,
             reminder_id=adopted.id,
             reminder_level=adopted.reminder_level,
@@ -519,44 +560,45 @@ class DunningRun:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def _save(self, invoice_id: int, level: int, **changes: Any) -> Item:
-        ttl = int(time.time()) + CHECKPOINT_TTL_DAYS * 86400
-        return self.store.update(
-            checkpoint_key(invoice_id),
-            f"level#{level}",
-            {"level": level, "expires_at": ttl, **changes},
+    def _save(self, overdue: OverdueInvoice, level: int, **changes: Any) -> ReminderCheckpoint:
+        """Record ``changes`` in the level's checkpoint (and in ``overdue``'s copy of it)."""
+        checkpoint = CheckpointRecord(
+            self.store, ReminderCheckpoint, checkpoint_key(overdue.invoice.id), f"level#{level}"
         )
+        ttl = int(time.time()) + CHECKPOINT_TTL_DAYS * 86400
+        state = checkpoint.save(level=level, expires_at=ttl, **changes)
+        overdue.checkpoints[level] = state
+        return state
 
     def _issue(self, due: DueReminder, today: dt.date, summary: DunningSummary) -> None:
         overdue, level = due.overdue, due.level
         invoice = overdue.invoice
-        state = self._save(
-            invoice.id,
-            level,
-            create_started=int(time.time()),
-            invoice_number=overdue.label,
-        )
-        overdue.checkpoints[level] = state
-        try:
-            reminder = self.billomat.create_reminder(
-                ReminderDraft(invoice_id=invoice.id, date=today)
-            )
-        except BillomatError as error:
-            if certainly_not_executed(error):
-                overdue.checkpoints[level] = self._save(invoice.id, level, create_started=None)
-            raise
-        state = self._save(
-            invoice.id,
+
+        def mark(started: bool) -> None:
+            if started:
+                self._save(
+                    overdue, level, create_started=int(time.time()), invoice_number=overdue.label
+                )
+            else:
+                self._save(overdue, level, create_started=None)
+
+        # an earlier attempt's create was looked for before today's decision (_resumable_level)
+        reminder = write_marked(
+            mark,
+            lambda: self.billomat.create_reminder(ReminderDraft(invoice_id=invoice.id, date=today)),
+        ).value
+        assert reminder is not None
+        self._save(
+            overdue,
             level,
             reminder_id=reminder.id,
             reminder_level=reminder.reminder_level,
             reminder_level_name=reminder.reminder_level_name,
             reminder_date=reminder.date or today,
         )
-        overdue.checkpoints[level] = state
         overdue.reminders.append(reminder)
         if reminder.reminder_level != level:
-            overdue.checkpoints[level] = self._save(invoice.id, level, review="level_mismatch")
+            self._save(overdue, level, review="level_mismatch")
             summary.attention.append(
                 f"{overdue.label}: erwartet war Mahnstufe {level}, Billomat vergab "
                 f"{reminder.reminder_level}. Die Mahnung (ID {reminder.id}) bleibt als Entwurf "
@@ -571,14 +613,23 @@ class DunningRun:
         """Complete and e-mail our reminder of ``level`` (whatever of it is not done yet)."""
         invoice = overdue.invoice
         state = overdue.checkpoints[level]
-        reminder_id = int(state["reminder_id"])
-        if not state.get("completed"):
-            self.billomat.complete_reminder(reminder_id, self.settings.template_id)
-            state = overdue.checkpoints[level] = self._save(invoice.id, level, completed=True)
+        reminder_id = state.reminder_id
+        assert reminder_id is not None
+        if not state.completed:
+            # No mark: completing is retry-safe (the client accepts a refusal once the
+            # reminder is no longer a draft), so a retry simply completes again.
+            write_once(
+                started=False,
+                mark=lambda _started: None,
+                write=lambda: self.billomat.complete_reminder(
+                    reminder_id, self.settings.template_id
+                ),
+            )
+            state = self._save(overdue, level, completed=True)
         recipient = recipient_of(overdue.client)
 
         def mark(step: EmailStep | None) -> None:
-            overdue.checkpoints[level] = self._save(invoice.id, level, email=step)
+            self._save(overdue, level, email=step)
 
         def send() -> None:
             assert recipient is not None
@@ -602,7 +653,7 @@ class DunningRun:
                     "der Kunde hat aber keine E-Mail-Adresse – bitte selbst versenden."
                 )
 
-        if send_email_once(state.get("email"), bool(recipient), mark, send, report) is not (
+        if send_email_once(state.email, bool(recipient), mark, send, report) is not (
             EmailStep.SENT
         ):
             return
@@ -611,8 +662,8 @@ class DunningRun:
         sent = SentReminder(
             invoice_id=invoice.id,
             invoice_number=overdue.label,
-            level=int(state.get("reminder_level") or level),
-            level_name=state.get("reminder_level_name"),
+            level=state.reminder_level or level,
+            level_name=state.reminder_level_name,
             reminder_id=reminder_id,
             days_overdue=_days_overdue(invoice, today),
             open_amount=invoice.open_amount,

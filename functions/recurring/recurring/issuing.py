@@ -44,14 +44,15 @@ from autopilot.billomat import (
     InvoiceStatus,
     Recurring,
     RecurringAction,
-    describe_stop,
-    is_systemic,
 )
+from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
+from autopilot.scheduled_run import stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
-from autopilot.workflow_state import Item, WorkflowStore
+from autopilot.workflow_state import WorkflowStore
+from autopilot.write_once import write_once
 
 from .periods import DEFAULT_LOOKBACK_DAYS, RunPeriod, cycle_period, missed_run, run_period, within
 
@@ -133,6 +134,21 @@ class RecurringSummary:
         """False when Billomat's rate limit or an outage stopped the run early."""
         return self.stopped_because is None
 
+    def loggable(self) -> dict[str, Any]:
+        """The summary as logged: the whole answer."""
+        return self.as_dict()
+
+    def metric_counts(self) -> dict[str, int]:
+        """``recurring_invoices_sent`` always; ``review_needed`` when something needs a person."""
+        counts = {"recurring_invoices_sent": len(self.sent)}
+        if self.attention:
+            counts["review_needed"] = len(self.attention)
+        return counts
+
+    def progress(self) -> str:
+        """What an interrupted run did and left for the retry."""
+        return f"{len(self.sent)} invoices sent, {self.deferred} deferred to the retry"
+
     def as_dict(self) -> dict[str, Any]:
         """The handler's answer."""
         return {
@@ -182,6 +198,24 @@ def checkpoint_key(recurring_id: int) -> str:
     return f"recurring#{recurring_id}"
 
 
+class PeriodCheckpoint(Checkpoint):
+    """``recurring#<recurring id>`` / ``period#<cycle period>``: the period's one invoice."""
+
+    invoice_id: int | None = None
+    """The invoice the period belongs to (claimed before anything is sent)."""
+    claimed_on: dt.date | None = None
+    completed: bool = False
+    email: EmailStep | None = None
+    sent_on: dt.date | None = None
+    review: str | None = None
+    """Why the period waits for a person (``no_recipient``): nothing more is done then."""
+    expires_at: int | None = None
+
+
+type Task = tuple[Recurring, Invoice, str, PeriodCheckpoint]
+"""A recurring's invoice this run completes and sends, its cycle period and checkpoint."""
+
+
 class RecurringRun:
     """Runs the recurring-invoice follow-up against Billomat, the workflow table and SNS."""
 
@@ -204,13 +238,8 @@ class RecurringRun:
         """Complete and send the period's recurring drafts; report missing runs (idempotent)."""
         period = run_period(now, self.settings.lookback_days)
         summary = RecurringSummary(period)
-        try:
+        with stopping_on_systemic_errors(summary, log):
             self._follow_up(now, summary)
-        except BillomatError as error:
-            if not is_systemic(error):
-                raise
-            summary.stopped_because = describe_stop(error)
-            log.warning("recurring run stopped: %s", error)
         self._report(summary)
         return summary
 
@@ -224,7 +253,7 @@ class RecurringRun:
             if invoice.recurring_id is not None:
                 invoices[invoice.recurring_id].append(invoice)
 
-        work: list[tuple[Recurring, Invoice, str, Item]] = []
+        work: list[Task] = []
         for recurring_id, produced in sorted(invoices.items()):
             recurring = recurrings.get(recurring_id)
             # issued invoices first: a period someone already invoiced gets no draft sent
@@ -233,17 +262,14 @@ class RecurringRun:
                 if task is not None:
                     work.append(task)
 
-        for position, (recurring, invoice, label, state) in enumerate(work):
-            try:
-                self._complete_and_send(recurring, invoice, label, state, summary)
-            except BillomatError as error:
-                if is_systemic(error):
-                    summary.deferred = len(work) - position
-                    raise
-                summary.attention.append(
-                    f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“ nicht versendet – "
-                    f"Billomat lehnte ab: {error}"
-                )
+        def refused(task: Task, error: BillomatError) -> None:
+            recurring, invoice, _, _ = task
+            summary.attention.append(
+                f"Rechnung {_label(invoice)} aus Abo „{_name(recurring)}“ nicht versendet – "
+                f"Billomat lehnte ab: {error}"
+            )
+
+        work_through(work, lambda task: self._complete_and_send(*task, summary), refused, summary)
 
         for recurring in sorted(recurrings.values(), key=lambda r: r.id):
             self._check_missing(recurring, invoices.get(recurring.id, []), now, summary)
@@ -256,7 +282,7 @@ class RecurringRun:
         recurring_id: int,
         invoice: Invoice,
         summary: RecurringSummary,
-    ) -> tuple[Recurring, Invoice, str, Item] | None:
+    ) -> Task | None:
         is_draft = invoice.status is InvoiceStatus.DRAFT
         if recurring is None:
             if is_draft:
@@ -275,22 +301,22 @@ class RecurringRun:
         if invoice.date is None:
             return None
         label = cycle_period(invoice.date, recurring.cycle)
-        state = self.store.get(checkpoint_key(recurring_id), f"period#{label}") or {}
-        owner = state.get("invoice_id")
+        state = self._checkpoint(recurring_id, label).load()
+        owner = state.invoice_id
         if owner is None:
             # the first invoice seen for the period takes it, before any draft is sent
             owner = self._period_owner.setdefault((recurring_id, label), invoice.id)
-        if owner is not None and int(owner) != invoice.id:
+        if owner != invoice.id:
             if is_draft:
-                self._report_duplicate(recurring, invoice, label, int(owner), summary)
+                self._report_duplicate(recurring, invoice, label, owner, summary)
             return None
-        if state.get("review"):
+        if state.review:
             summary.held += 1
             return None
-        if not is_draft and state.get("invoice_id") is None:
+        if not is_draft and state.invoice_id is None:
             # completed by someone in Billomat, not by this workflow: not ours to send
             return None
-        if state.get("email") in ("sent", "unknown", "no_recipient"):
+        if state.email in (EmailStep.SENT, EmailStep.UNKNOWN, EmailStep.NO_RECIPIENT):
             summary.already_sent += 1
             return None
         return recurring, invoice, label, state
@@ -319,11 +345,14 @@ class RecurringRun:
 
     # -- completing and sending ----------------------------------------------------------------
 
-    def _save(self, recurring_id: int, label: str, **changes: Any) -> Item:
-        return self.store.update(
-            checkpoint_key(recurring_id),
-            f"period#{label}",
-            {**changes, "expires_at": int(time.time()) + CHECKPOINT_TTL_DAYS * 86400},
+    def _checkpoint(self, recurring_id: int, label: str) -> CheckpointRecord[PeriodCheckpoint]:
+        return CheckpointRecord(
+            self.store, PeriodCheckpoint, checkpoint_key(recurring_id), f"period#{label}"
+        )
+
+    def _save(self, recurring_id: int, label: str, **changes: Any) -> PeriodCheckpoint:
+        return self._checkpoint(recurring_id, label).save(
+            **changes, expires_at=int(time.time()) + CHECKPOINT_TTL_DAYS * 86400
         )
 
     def _complete_and_send(
@@ -331,11 +360,11 @@ class RecurringRun:
         recurring: Recurring,
         invoice: Invoice,
         label: str,
-        state: Item,
+        state: PeriodCheckpoint,
         summary: RecurringSummary,
     ) -> None:
         recipients = self._recipients(recurring)
-        if state.get("invoice_id") is None:
+        if state.invoice_id is None:
             if recipients is None:
                 self._save(recurring.id, label, invoice_id=invoice.id, review="no_recipient")
                 summary.attention.append(
@@ -347,8 +376,14 @@ class RecurringRun:
             state = self._save(
                 recurring.id, label, invoice_id=invoice.id, claimed_on=summary.period.today
             )
-        if not state.get("completed"):
-            self.billomat.complete_invoice(invoice.id, recurring.template_id)
+        if not state.completed:
+            # No mark: completing is retry-safe (the client accepts a refusal once the
+            # invoice is no longer a draft), so a retry simply completes again.
+            write_once(
+                started=False,
+                mark=lambda _started: None,
+                write=lambda: self.billomat.complete_invoice(invoice.id, recurring.template_id),
+            )
             state = self._save(recurring.id, label, completed=True)
 
         def mark(step: EmailStep | None) -> None:
@@ -382,7 +417,7 @@ class RecurringRun:
                     "hat aber keinen Empfänger – bitte selbst versenden."
                 )
 
-        if send_email_once(state.get("email"), recipients is not None, mark, send, report) is not (
+        if send_email_once(state.email, recipients is not None, mark, send, report) is not (
             EmailStep.SENT
         ):
             return

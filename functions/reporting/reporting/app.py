@@ -2,7 +2,10 @@
 
 Event: the Scheduler's input ``{"schedule": "reporting"}``, or locally ``{"now": "<ISO-8601>"}``
 (``POST /local/schedules/reporting``); the report covers the calendar month before the Berlin
-date of ``now`` (default: the real now).
+date of ``now`` (default: the real now). The handler is the scheduled-run shape
+(:mod:`autopilot.scheduled_run`); the run reads Billomat before it stores or sends anything,
+so a Billomat error (outage, a rate limit that does not fit the Lambda's time) fails the
+invocation itself and the retry starts afresh.
 
 The run only reads Billomat, so it may run any number of times: each run recomputes the
 report and stores ``reports/YYYY-MM/report.json|.csv|.html`` in the files bucket (an object
@@ -29,14 +32,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
 from autopilot.billomat import BillomatClient
-from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.notifications import AccountingNotifier
+from autopilot.observability import function_logger
+from autopilot.scheduled_run import ScheduledRun, run_moment, scheduled_handler
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import WorkflowStore
 
@@ -50,7 +53,7 @@ from .figures import (
     monthly_report,
     top_client_ids,
 )
-from .period import ReportMonth, berlin_date, month_to_report, parse_moment
+from .period import ReportMonth, month_to_report
 from .rendering import (
     notification_lines,
     notification_subject,
@@ -59,7 +62,9 @@ from .rendering import (
     report_json,
 )
 
-logger = Logger(service="reporting")
+__all__ = ["lambda_handler", "report_moment", "run_moment"]
+
+logger = function_logger("reporting")
 metrics = Metrics(service="reporting")
 
 REPORTS_PREFIX = "reports"
@@ -395,46 +400,58 @@ def headline(report: MonthlyReport) -> dict[str, Any]:
     }
 
 
-def report_moment(event: Any, now: Callable[[], dt.datetime] | None = None) -> dt.datetime:
-    """The moment the run stands for: the event's ``now`` if given, else the current time."""
-    value = event.get("now") if isinstance(event, dict) else None
-    if value is None or value == "":
-        return now() if now is not None else dt.datetime.now(dt.UTC)
-    if not isinstance(value, str):
-        raise ValueError(f"now must be an ISO-8601 timestamp string, got {value!r}")
-    return parse_moment(value)
+report_moment = run_moment
+"""The moment the run stands for (the name earlier versions of this module exported)."""
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """EventBridge Scheduler (or local) entry point: report last month."""
-    billomat = billomat_client()
-    billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
-    moment = report_moment(event)
-    month = month_to_report(moment)
+@dataclass(frozen=True)
+class ReportingSummary:
+    """One run's outcome (:meth:`MonthlyReporting.run`) as the scheduled-run shape reports it."""
+
+    outcome: dict[str, Any]
+    stopped_because: str | None = None
+    """Always None: a Billomat error fails the run before anything is stored or sent."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The handler's answer: where the report is, what was written and sent, the figures."""
+        return self.outcome
+
+    def loggable(self) -> dict[str, Any]:
+        """What the run wrote and sent; the answer's pre-signed links stay out of the logs."""
+        return {
+            key: self.outcome[key]
+            for key in ("month", "files_written", "notification", "billomat_requests")
+        }
+
+    def metric_counts(self) -> dict[str, int]:
+        """One report, its Billomat requests, and the notice when this run sent it."""
+        counts = {
+            "monthly_reports": 1,
+            "report_billomat_requests": int(self.outcome["billomat_requests"]),
+        }
+        if self.outcome["notification"] == "sent":
+            counts["report_notices_sent"] = 1
+        return counts
+
+    def progress(self) -> str:
+        """Never asked for: the run cannot stop half-way."""
+        return "nothing stored"
+
+
+def report_last_month(run: ScheduledRun) -> ReportingSummary:
+    """Compile, store and announce the month before the run's Berlin date."""
+    month = month_to_report(run.moment)
     logger.append_keys(report_month=month.key)
     reporting = MonthlyReporting(
-        billomat, workflow_store(), accounting_notifier(), s3_client(), settings()
+        run.billomat, workflow_store(), accounting_notifier(), s3_client(), settings()
     )
     try:
-        outcome = reporting.run(month, berlin_date(moment), context.aws_request_id)
+        outcome = reporting.run(month, run.business_day, run.request_id)
     except Exception:
         # the invocation fails and the Scheduler/async retry runs it again; count it
         metrics.add_metric(name="monthly_report_failures", unit=MetricUnit.Count, value=1)
         raise
-    metrics.add_metric(name="monthly_reports", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(
-        name="report_billomat_requests", unit=MetricUnit.Count, value=outcome["billomat_requests"]
-    )
-    if outcome["notification"] == "sent":
-        metrics.add_metric(name="report_notices_sent", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "monthly report stored",
-        extra={
-            "files_written": outcome["files_written"],
-            "notification": outcome["notification"],
-            "billomat_requests": outcome["billomat_requests"],
-        },
-    )
-    return outcome
+    return ReportingSummary(outcome)
+
+
+lambda_handler = scheduled_handler("reporting", report_last_month, logger=logger, metrics=metrics)

@@ -1,0 +1,223 @@
+"""The one shape of a scheduled run (dunning, recurring, reporting).
+
+EventBridge Scheduler invokes the function with the schedule's input,
+``{"schedule": "dunning", "now": "<aws.scheduler.scheduled-time>"}``; local mode sends
+``{"now": "<ISO-8601>"}``. The scheduled time keeps a retried run on its business day; without
+``now`` the run stands for the real current time. :func:`scheduled_handler` builds the
+function's handler around the workflow's run:
+
+1. parse the input (:class:`ScheduleInput`) into the business moment, in Berlin;
+2. correlation id ``<run>:<business day>``; the Billomat client may wait for its rate limit
+   only as long as the Lambda's remaining time allows;
+3. run the workflow, emit its metrics, log its one summary and answer it;
+4. a run that a systemic Billomat error stopped early (rate limit, outage, refused key) logs an
+   error and raises the function's "incomplete" exception after recording what it did, so the
+   Lambda retry and the on-failure destination take over (the checkpoints make that safe).
+
+Inside a run, :func:`stopping_on_systemic_errors` and :func:`work_through` are the
+stop-and-report rule: a systemic error ends the run and counts what is left as deferred; any
+other Billomat refusal is reported for that item and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from autopilot.billomat import BillomatError, describe_stop, is_systemic
+from autopilot.billomat_access import billomat_client, lambda_time_budget
+from autopilot.business_time import BERLIN, parse_moment
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from autopilot.billomat import BillomatClient
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """``now`` as an aware Berlin datetime; absent or empty means "use the clock"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=BERLIN)
+    elif isinstance(value, str):
+        moment = parse_moment(value)
+    else:
+        raise ValueError(f"now must be an ISO-8601 timestamp string, got {value!r}")
+    return moment.astimezone(BERLIN)
+
+
+class ScheduleInput(BaseModel):
+    """The input of a scheduled invocation (EventBridge Scheduler or local mode)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schedule: str | None = None
+    """Which schedule fired (``dunning``, ``recurring``, ``reporting``); informative only."""
+    now: Annotated[dt.datetime | None, BeforeValidator(_moment)] = None
+    """The moment the run stands for, in Berlin; None: the current time."""
+
+
+class ScheduleInputError(ValueError):
+    """The invocation's input is not a schedule input (for instance ``now`` is no timestamp)."""
+
+
+def _berlin_now() -> dt.datetime:
+    return dt.datetime.now(BERLIN)
+
+
+def run_moment(
+    event: Mapping[str, Any] | None, now: Callable[[], dt.datetime] = _berlin_now
+) -> dt.datetime:
+    """The moment a scheduled run stands for, in Berlin: the input's ``now``, else ``now()``.
+
+    A bad input raises :class:`ScheduleInputError` naming the field and what was wrong.
+    """
+    try:
+        given = ScheduleInput.model_validate(event or {})
+    except ValidationError as error:
+        problems = "; ".join(
+            str(problem.get("ctx", {}).get("error") or problem["msg"]) for problem in error.errors()
+        )
+        raise ScheduleInputError(f"invalid schedule input: {problems}") from None
+    return given.now if given.now is not None else now().astimezone(BERLIN)
+
+
+# -- what a workflow's run gets and gives back ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    """One invocation of a scheduled function, as the workflow's run sees it."""
+
+    name: str
+    """The run's name (``dunning``): the correlation id's prefix and the log lines' subject."""
+    moment: dt.datetime
+    """The business moment, an aware Berlin datetime."""
+    request_id: str
+    """The Lambda request id (owner of claims the run takes)."""
+    billomat: BillomatClient
+    """The container's client, its waits bounded by the invocation's remaining time."""
+
+    @property
+    def business_day(self) -> dt.date:
+        """The Berlin calendar day the run stands for."""
+        return self.moment.date()
+
+
+class RunSummary(Protocol):
+    """What a scheduled run reports: the one summary the handler logs and answers."""
+
+    @property
+    def stopped_because(self) -> str | None:
+        """Why a systemic Billomat error stopped the run early; None: it ran to the end."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The handler's JSON answer."""
+
+    def loggable(self) -> dict[str, Any]:
+        """The summary as logged: the answer without what must not reach the logs (links)."""
+
+    def metric_counts(self) -> dict[str, int]:
+        """The run's metrics (all counts), by name."""
+
+    def progress(self) -> str:
+        """What was done and what is left, for the error of a run that stopped early."""
+
+
+class ScheduledRunIncomplete(RuntimeError):
+    """A systemic Billomat error stopped the run early; the retry continues where it stopped."""
+
+
+class StoppableSummary(Protocol):
+    """The part of a run's summary the stop-and-report rule fills in."""
+
+    stopped_because: str | None
+    deferred: int
+
+
+# -- the handler -------------------------------------------------------------------------------
+
+
+def scheduled_handler[S: RunSummary](
+    name: str,
+    run: Callable[[ScheduledRun], S],
+    *,
+    logger: Logger,
+    metrics: Metrics,
+    incomplete: type[ScheduledRunIncomplete] = ScheduledRunIncomplete,
+) -> Handler:
+    """The Lambda handler of the scheduled function ``name`` that runs ``run``.
+
+    ``logger`` is the function's (:func:`autopilot.observability.function_logger`), ``metrics``
+    its Metrics; ``incomplete`` is raised when the summary says the run stopped early.
+    """
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        moment = run_moment(event)
+        billomat = billomat_client()
+        billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
+        invocation = ScheduledRun(name, moment, context.aws_request_id, billomat)
+        logger.set_correlation_id(f"{name}:{invocation.business_day.isoformat()}")
+        summary = run(invocation)
+        for metric, count in summary.metric_counts().items():
+            metrics.add_metric(name=metric, unit=MetricUnit.Count, value=count)
+        logged = {"summary": summary.loggable()}
+        if summary.stopped_because is not None:
+            logger.error(f"{name} run incomplete", extra=logged)
+            raise incomplete(f"{summary.stopped_because}; {summary.progress()}")
+        logger.info(f"{name} run finished", extra=logged)
+        return summary.as_dict()
+
+    return lambda_handler
+
+
+# -- stop and report ---------------------------------------------------------------------------
+
+
+@contextmanager
+def stopping_on_systemic_errors(summary: StoppableSummary, log: logging.Logger) -> Iterator[None]:
+    """Run the block; a systemic Billomat error ends it and is recorded as the stop's reason.
+
+    What the block did stays done; every other error propagates.
+    """
+    try:
+        yield
+    except BillomatError as error:
+        if not is_systemic(error):
+            raise
+        summary.stopped_because = describe_stop(error)
+        log.warning("run stopped early: %s", error)
+
+
+def work_through[T](
+    items: Sequence[T],
+    step: Callable[[T], None],
+    refused: Callable[[T, BillomatError], None],
+    summary: StoppableSummary,
+) -> None:
+    """Do ``step`` for each item in order; Billomat refusing one is ``refused`` and skipped.
+
+    A systemic error counts this item and the rest as deferred and propagates, to end the run
+    in :func:`stopping_on_systemic_errors`.
+    """
+    for position, item in enumerate(items):
+        try:
+            step(item)
+        except BillomatError as error:
+            if is_systemic(error):
+                summary.deferred = len(items) - position
+                raise
+            refused(item, error)
