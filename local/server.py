@@ -152,7 +152,7 @@ class LocalSystem:
         if self.settings.hubspot_base_url:
             environment["HUBSPOT_BASE_URL"] = self.settings.hubspot_base_url
         os.environ.update(environment)
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # what the functions log, as JSON
         self.intake = load_handler(INTAKE_HANDLER)
         self.workers = {queue: load_handler(path) for queue, path in QUEUE_WORKERS.items()}
         self._worker = threading.Thread(target=self._drain_queues, name="queue-worker", daemon=True)
