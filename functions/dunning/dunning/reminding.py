@@ -752,10 +752,6 @@ def _days_overdue(invoice: Invoice, today: dt.date) -> int:
     return (today - invoice.due_date).days if invoice.due_date else 0
 
 
-def _money(amount: Decimal | str, currency: str) -> str:
-    return german_amount(Decimal(amount), currency)
-
-
 def notice_text(
     summary: DunningSummary, sent_today: Iterable[dict[str, Any]]
 ) -> tuple[str, list[str]]:
@@ -773,7 +769,8 @@ def notice_text(
             name = reminders[0].get("level_name") or f"Stufe {level}"
             lines.append(f"  Stufe {level} ({name}): {len(reminders)}")
             lines.extend(
-                f"    {r['invoice']}: {_money(r['open_amount'], r['currency'])} offen, "
+                f"    {r['invoice']}: "
+                f"{german_amount(Decimal(r['open_amount']), r['currency'])} offen, "
                 f"{r['days_overdue']} Tage überfällig, an {r['to']}"
                 for r in reminders
             )
@@ -785,13 +782,14 @@ def notice_text(
             f"Letzte Mahnstufe erreicht (Kandidaten für das Inkasso): {len(summary.final_level)}"
         )
         lines.extend(
-            f"  {f['invoice']}: {_money(f['open_amount'], f['currency'])} offen, "
+            f"  {f['invoice']}: {german_amount(Decimal(f['open_amount']), f['currency'])} offen, "
             f"{f['days_overdue']} Tage überfällig"
             for f in summary.final_level
         )
         lines.append("")
     totals = ", ".join(
-        _money(amount, currency) for currency, amount in sorted(summary.total_overdue.items())
+        german_amount(amount, currency)
+        for currency, amount in sorted(summary.total_overdue.items())
     )
     lines.append(f"Überfällig insgesamt: {summary.candidates} Rechnungen, {totals or '0,00 EUR'}")
     if summary.attention:

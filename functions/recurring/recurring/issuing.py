@@ -531,10 +531,6 @@ def _invoice_entry(
     }
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return german_amount(amount, currency)
-
-
 MISSING_REASONS = {
     "not_created_by_billomat": "von Billomat nicht erzeugt",
     "invoice_not_found": "Rechnung nicht gefunden (gelöscht?)",
@@ -552,7 +548,7 @@ def notice_text(summary: RecurringSummary) -> tuple[str, list[str]]:
     if summary.sent:
         lines.append("Abgeschlossen und per E-Mail versendet:")
         lines.extend(
-            f"  {s.invoice_number} – {s.recurring}: {_money(s.total_gross, s.currency)} an "
+            f"  {s.invoice_number} – {s.recurring}: {german_amount(s.total_gross, s.currency)} an "
             f"{', '.join(s.to)}"
             for s in summary.sent
         )
