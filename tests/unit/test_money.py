@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from autopilot.money import (
     CENT,
     allocate,
+    compact_german_amount,
+    german_amount,
+    german_number,
     gross_from_net,
     net_from_gross,
     normalize_rate,
@@ -195,3 +198,84 @@ def test_allocation_sums_exactly_and_stays_within_a_cent_of_the_share(
         assert to_cents(part) == part
         if weight_sum:
             assert abs(part - total * weight / weight_sum) < CENT
+
+
+# -- German notation --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        ("1190", "EUR", "1.190,00 EUR"),
+        ("0.5", "USD", "0,50 USD"),
+        ("2.675", "EUR", "2,68 EUR"),
+        ("-1234567.891", "EUR", "-1.234.567,89 EUR"),
+        ("999.995", "EUR", "1.000,00 EUR"),
+        ("1E+5", "CHF", "100.000,00 CHF"),
+        ("-0.004", "EUR", "0,00 EUR"),  # no "-0,00"
+    ],
+)
+def test_amounts_are_written_the_german_way(amount: str, currency: str, text: str) -> None:
+    assert german_amount(Decimal(amount), currency) == text
+
+
+def test_the_report_writes_the_same_amount_with_a_symbol_and_a_no_break_space() -> None:
+    assert german_amount(Decimal("12345.6"), "€", space="\u00a0") == "12.345,60\u00a0€"
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("850", "850 €"),
+        ("12499.5", "12.500 €"),
+        ("999999.99", "1.000.000 €"),
+        ("1000000", "1,0 Mio. €"),
+        ("1250000", "1,3 Mio. €"),
+        ("-2500000", "-2,5 Mio. €"),
+    ],
+)
+def test_compact_amounts_drop_the_cents_and_count_millions(amount: str, text: str) -> None:
+    assert compact_german_amount(Decimal(amount), "€") == text
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [(0, 0, "0"), (1000, 0, "1.000"), (Decimal("-0.04"), 1, "0,0"), (Decimal("12.25"), 1, "12,3")],
+)
+def test_german_numbers_group_thousands_and_round_half_up(
+    value: Decimal | int, decimals: int, text: str
+) -> None:
+    assert german_number(value, decimals) == text
+
+
+def read_german(text: str) -> Decimal:
+    """A German-written number read back (the inverse the tests check against)."""
+    return Decimal(text.replace(".", "").replace(",", "."))
+
+
+amounts = st.decimals(
+    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False
+)
+
+
+@given(amounts)
+def test_a_written_amount_reads_back_as_the_amount_in_cents(amount: Decimal) -> None:
+    number, currency = german_amount(amount, "EUR").split(" ")
+    assert currency == "EUR"
+    assert read_german(number) == to_cents(amount)
+
+
+@given(amounts, st.integers(min_value=0, max_value=3))
+def test_digits_are_grouped_in_threes_before_one_decimal_comma(
+    amount: Decimal, decimals: int
+) -> None:
+    text = german_number(amount, decimals)
+    whole, comma, fraction = text.removeprefix("-").partition(",")
+    assert bool(comma) == (decimals > 0)
+    assert len(fraction) == decimals
+    assert fraction.isdigit() or not fraction
+    first, *groups = whole.split(".")
+    assert 1 <= len(first) <= 3
+    assert first == "0" or not first.startswith("0")
+    assert all(len(group) == 3 and group.isdigit() for group in groups)
+    assert text.startswith("-") == (read_german(text) < 0)

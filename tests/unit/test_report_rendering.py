@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from reporting.figures import MonthlyReport, MonthTotals, monthly_report
 from reporting.period import ReportMonth
 from reporting.rendering import (
-    german_number,
+    compact_money,
     money,
     nice_ceiling,
     notification_lines,
@@ -29,7 +29,7 @@ from reporting.rendering import (
 )
 
 from autopilot.billomat.models import Invoice, InvoicePayment, InvoiceStatus, Reminder
-from autopilot.money import gross_from_net
+from autopilot.money import german_number, gross_from_net
 
 D = Decimal
 IDS = itertools.count(1)
@@ -104,6 +104,10 @@ def test_german_number_format(value: Decimal | int, decimals: int, text: str) ->
 def test_money_and_percent_format() -> None:
     assert money(D("12345.6"), "EUR") == "12.345,60\u00a0€"
     assert money(D("1"), "SEK") == "1,00\u00a0SEK"
+    assert money(D("-0.004"), "USD") == "0,00\u00a0$"
+    assert compact_money(D("850"), "EUR") == "850\u00a0€"
+    assert compact_money(D("12499.5"), "EUR") == "12.500\u00a0€"
+    assert compact_money(D("1249999"), "CHF") == "1,2\u00a0Mio.\u00a0CHF"
     assert signed_percent(D("12.3")) == "+12,3\u00a0%"
     assert signed_percent(D("-4")) == "−4,0\u00a0%"
     assert signed_percent(None) == "neu"

@@ -24,6 +24,7 @@ from html import escape
 from typing import Any
 
 from autopilot.billomat.models import InvoiceStatus
+from autopilot.money import compact_german_amount, german_amount, german_number
 
 from .figures import (
     NOT_DUE,
@@ -86,6 +87,7 @@ CHANGE_LABELS = {
 }
 WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+NO_BREAK_SPACE = "\u00a0"
 
 ACCENT = "#2563eb"
 ACCENT_LIGHT = "#93c5fd"
@@ -95,21 +97,6 @@ GRID = "#e5e7eb"
 
 
 # --- numbers as people in Germany write them -------------------------------------------------
-
-
-def german_number(value: Decimal | int, decimals: int = 0) -> str:
-    """``1234567.891`` → ``1.234.567,89`` (with ``decimals=2``): German grouping and comma."""
-    quantum = Decimal(1).scaleb(-decimals)
-    rounded = Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
-    sign = "-" if rounded < 0 else ""
-    whole, _, fraction = f"{abs(rounded):f}".partition(".")
-    groups: list[str] = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    text = ".".join(groups)
-    return f"{sign}{text},{fraction}" if decimals else f"{sign}{text}"
 
 
 def counted(count: int, one: str, many: str) -> str:
@@ -123,17 +110,15 @@ def invoices(count: int) -> str:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    """``12.345,67 €``: an amount with two decimals and its currency."""
+    """``12.345,67 €``: the layer's German amount with the currency's sign, never broken."""
     symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    return f"{german_number(amount, 2)}\u00a0{symbol}"
+    return german_amount(amount, symbol, space=NO_BREAK_SPACE)
 
 
 def compact_money(amount: Decimal, currency: str) -> str:
     """Axis labels: ``850 €``, ``12.500 €``, ``1,2 Mio. €`` (no cents)."""
     symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if abs(amount) >= Decimal(1_000_000):
-        return f"{german_number(amount / Decimal(1_000_000), 1)}\u00a0Mio.\u00a0{symbol}"
-    return f"{german_number(amount)}\u00a0{symbol}"
+    return compact_german_amount(amount, symbol, space=NO_BREAK_SPACE)
 
 
 def signed_percent(percent: Decimal | None) -> str:

@@ -144,7 +144,33 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return [Decimal(sign * part) * CENT for part in parts]
 
 
-def german_amount(amount: Decimal, currency: str) -> str:
-    """An amount as German notices write it: ``1.190,00 EUR`` (cents, half up)."""
-    text = f"{to_cents(amount):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"{text} {currency}"
+_GERMAN_SEPARATORS = str.maketrans({",": ".", ".": ","})
+MILLION = Decimal(1_000_000)
+
+
+def german_number(value: Decimal | int, decimals: int = 0) -> str:
+    """``1234567.891`` → ``1.234.567,89`` (``decimals=2``): dots group thousands, a decimal comma.
+
+    Rounded half up; a value that rounds to zero is written without a sign (``0,00``, never
+    ``-0,00``). Every German number and amount in notices and reports is written by this.
+    """
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if rounded == ZERO:
+        rounded = abs(rounded)
+    return f"{rounded:,f}".translate(_GERMAN_SEPARATORS)
+
+
+def german_amount(amount: Decimal, currency: str, *, space: str = " ") -> str:
+    """An amount as German notices write it: ``1.190,00 EUR`` (cents, half up).
+
+    ``currency`` is written as given (a code or a symbol such as ``€``); ``space`` goes between
+    the number and it (the report uses a no-break space).
+    """
+    return f"{german_number(amount, 2)}{space}{currency}"
+
+
+def compact_german_amount(amount: Decimal, currency: str, *, space: str = " ") -> str:
+    """A round amount for tight places (chart axes): ``850 €``, ``12.500 €``, ``1,2 Mio. €``."""
+    if abs(amount) >= MILLION:
+        return f"{german_number(amount / MILLION, 1)}{space}Mio.{space}{currency}"
+    return f"{german_number(amount)}{space}{currency}"
