@@ -368,6 +368,26 @@ def test_client_create_lost_response_does_not_duplicate_the_client(
     assert_billed_once(billomat, "70.01")
 
 
+def test_a_client_create_billomat_never_carried_out_releases_the_buyers_claim(
+    stack: Stack, billomat: Billomat
+) -> None:
+    """A refused create leaves no claim behind: a second order of the same buyer goes on at
+    once instead of waiting for the claim to go stale."""
+    import boto3
+
+    billomat.sandbox.faults.add("POST", "clients", "rate_limit")
+    deliver(B2C_DISCOUNT)
+    run_worker(stack)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(
+        stack.environment["WORKFLOW_TABLE"]
+    )
+    buyers = [i for i in table.scan()["Items"] if str(i["pk"]).startswith("buyer#")]
+    assert buyers == []
+    drain(stack, billomat=billomat)
+    assert len(records(billomat, "clients")) == 1
+    assert_billed_once(billomat, "70.01")
+
+
 def test_lambda_dying_between_create_and_checkpoint_does_not_bill_twice(
     stack: Stack, billomat: Billomat, monkeypatch: pytest.MonkeyPatch
 ) -> None:

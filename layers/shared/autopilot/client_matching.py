@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from autopilot.billomat import BillomatClient, ClientDraft
+from autopilot.billomat import BillomatClient, Client, ClientDraft
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
+from autopilot.write_once import WriteOutcome, write_once
 
 log = logging.getLogger("autopilot.client_matching")
 
@@ -63,11 +64,38 @@ def find_or_create_client(
             return int(claim.item["result"])
         raise ClaimHeldElsewhere(f"client for {key} is being created by {claim.item.get('owner')}")
     client = billomat.find_client_by_email(buyer.email) if buyer.email else None
-    if client is None and buyer.reference:
-        # A crashed attempt may have created the client after we last looked.
-        client = billomat.find_client_by_customfield(buyer.reference) if known else None
     if client is None:
-        client = billomat.create_client(buyer.draft)
-        log.info("created Billomat client %s for %s", client.id, key)
+        client = _create_client_once(billomat, store, buyer, earlier_claim=known is not None)
     store.update(key, BUYER_RECORD_SORT_KEY, {"result": client.id})
     return client.id
+
+
+def _create_client_once(
+    billomat: BillomatClient, store: WorkflowStore, buyer: Buyer, earlier_claim: bool
+) -> Client:
+    """The write-once step of the client create; the claim taken above is its mark.
+
+    A claim left by an earlier attempt means that attempt may have created the client: it is
+    looked up by our reference first. A create Billomat certainly did not carry out releases
+    the claim, so a concurrent order of the same buyer need not wait for it to go stale.
+    """
+
+    def find() -> Client | None:
+        # Without a reference only the e-mail look-up could tell, and it found nothing.
+        return billomat.find_client_by_customfield(buyer.reference) if buyer.reference else None
+
+    def mark(started: bool) -> None:
+        if not started:
+            store.delete(buyer.record_key, BUYER_RECORD_SORT_KEY)
+
+    written = write_once(
+        started=earlier_claim,
+        mark=mark,
+        write=lambda: billomat.create_client(buyer.draft),
+        find=find,
+    )
+    client = written.value
+    assert client is not None  # a look-up is always given, so never UNKNOWN
+    if written.outcome is WriteOutcome.WRITTEN:
+        log.info("created Billomat client %s for %s", client.id, buyer.record_key)
+    return client
