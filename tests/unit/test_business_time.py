@@ -17,11 +17,9 @@ from autopilot.business_time import (
     run_moment,
 )
 
-UTC = dt.UTC
-
 
 def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+    return dt.datetime(*args, tzinfo=dt.UTC)
 
 
 # -- the one rule: a naive datetime is Berlin wall time ------------------------------------------
@@ -78,7 +76,7 @@ def test_an_aware_moment_falls_on_its_berlin_calendar_day(
     st.datetimes(
         min_value=dt.datetime(1971, 1, 1),
         max_value=dt.datetime(2099, 12, 31),
-        timezones=st.just(UTC),
+        timezones=st.just(dt.UTC),
     )
 )
 def test_an_aware_moment_is_only_converted(moment: dt.datetime) -> None:
@@ -89,31 +87,41 @@ def test_an_aware_moment_is_only_converted(moment: dt.datetime) -> None:
 # -- clock changes ------------------------------------------------------------------------------
 
 
-def test_end_of_march_clocks_go_forward_and_the_day_does_not_move() -> None:
-    before, after = utc(2026, 3, 29, 0, 59), utc(2026, 3, 29, 1, 0)  # 01:59 CET, 03:00 CEST
-    assert berlin_time(before).hour == 1
-    assert berlin_time(after).hour == 3
+def test_end_of_march_clocks_jump_from_two_to_three_on_the_same_day() -> None:
+    before, after = utc(2026, 3, 29, 0, 59), utc(2026, 3, 29, 1, 0)
+    assert (berlin_time(before).hour, berlin_time(after).hour) == (1, 3)  # 01:59 CET, 03:00 CEST
     assert berlin_date(before) == berlin_date(after) == dt.date(2026, 3, 29)
-    assert berlin_date(utc(2026, 3, 28, 22, 59)) == dt.date(2026, 3, 28)  # 23:59 CET
-    assert berlin_date(utc(2026, 3, 29, 21, 59)) == dt.date(2026, 3, 29)  # 23:59 CEST
 
 
-def test_end_of_october_clocks_go_back_and_the_day_does_not_move() -> None:
-    first, second = utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)  # 02:30 CEST, 02:30 CET
-    assert berlin_time(first).hour == berlin_time(second).hour == 2
-    assert berlin_time(first).fold == 0
-    assert berlin_time(second).fold == 1
-    assert berlin_date(first) == berlin_date(second) == dt.date(2026, 10, 25)
-    assert berlin_date(utc(2026, 10, 24, 21, 59)) == dt.date(2026, 10, 24)  # 23:59 CEST
-    assert berlin_date(utc(2026, 10, 25, 22, 59)) == dt.date(2026, 10, 25)  # 23:59 CET
+def test_end_of_october_clocks_show_two_thirty_twice_on_the_same_day() -> None:
+    first, second = berlin_time(utc(2026, 10, 25, 0, 30)), berlin_time(utc(2026, 10, 25, 1, 30))
+    assert (first.hour, first.minute, first.fold) == (2, 30, 0)  # CEST
+    assert (second.hour, second.minute, second.fold) == (2, 30, 1)  # CET
+    assert first.date() == second.date() == dt.date(2026, 10, 25)
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        (utc(2026, 3, 28, 22, 59), dt.date(2026, 3, 28)),  # 23:59 CET before the March change
+        (utc(2026, 3, 29, 21, 59), dt.date(2026, 3, 29)),  # 23:59 CEST after it (23-hour day)
+        (utc(2026, 10, 24, 21, 59), dt.date(2026, 10, 24)),  # 23:59 CEST before October's
+        (utc(2026, 10, 25, 22, 59), dt.date(2026, 10, 25)),  # 23:59 CET after it (25-hour day)
+        (utc(2026, 10, 25, 23, 0), dt.date(2026, 10, 26)),  # and its midnight
+    ],
+)
+def test_the_short_and_the_long_day_end_at_berlin_midnight(
+    moment: dt.datetime, day: dt.date
+) -> None:
+    assert berlin_date(moment) == day
 
 
 def test_naive_wall_times_in_the_clock_change_nights_stay_on_their_day() -> None:
     skipped = berlin_time(dt.datetime(2026, 3, 29, 2, 30))  # does not exist on the wall clock
-    assert skipped.astimezone(UTC) == utc(2026, 3, 29, 1, 30)  # read with the winter offset
+    assert skipped.astimezone(dt.UTC) == utc(2026, 3, 29, 1, 30)  # read with the winter offset
     assert berlin_date(dt.datetime(2026, 3, 29, 2, 30)) == dt.date(2026, 3, 29)
     repeated = berlin_time(dt.datetime(2026, 10, 25, 2, 30))  # happens twice: the first one
-    assert repeated.astimezone(UTC) == utc(2026, 10, 25, 0, 30)
+    assert repeated.astimezone(dt.UTC) == utc(2026, 10, 25, 0, 30)
 
 
 # -- the run's moment ---------------------------------------------------------------------------
@@ -134,8 +142,8 @@ def test_run_moment_is_the_events_now_in_berlin_or_the_clock() -> None:
 
 
 def test_berlin_today_is_the_berlin_date_of_now() -> None:
-    before = berlin_date(dt.datetime.now(UTC))
-    assert before <= berlin_today() <= berlin_date(dt.datetime.now(UTC))
+    before = berlin_date(dt.datetime.now(dt.UTC))
+    assert before <= berlin_today() <= berlin_date(dt.datetime.now(dt.UTC))
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "yesterday", "2026-02-30T08:00"])
