@@ -23,6 +23,7 @@ from autopilot.billomat import (
 )
 from autopilot.billomat_access import use_billomat_client
 from autopilot.scheduled_run import (
+    BatchRunSummary,
     ScheduledRun,
     ScheduledRunIncomplete,
     ScheduleInput,
@@ -78,25 +79,25 @@ def test_other_keys_of_the_input_are_ignored() -> None:
 
 
 @dataclass
-class Summary:
-    """A run's summary as the shape reads it."""
+class Summary(BatchRunSummary[str]):
+    """A run that sends things, with a link in its answer that must not reach the logs."""
 
-    sent: int = 0
-    stopped_because: str | None = None
-    deferred: int = 0
-    attention: list[str] = field(default_factory=list)
+    SENT_METRIC = "things_sent"
+    SENT_WHAT = "things"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "link": "https://signed.example/?token=secret"}
+        return {"sent": len(self.sent), "link": "https://signed.example/?token=secret"}
 
     def loggable(self) -> dict[str, Any]:
-        return {"sent": self.sent}
+        return {"sent": len(self.sent)}
 
-    def metric_counts(self) -> dict[str, int]:
-        return {"things_sent": self.sent}
 
-    def progress(self) -> str:
-        return f"{self.sent} sent, {self.deferred} deferred to the retry"
+def test_a_batch_summary_counts_what_was_sent_and_what_needs_a_person() -> None:
+    assert Summary(sent=["a", "b"]).metric_counts() == {"things_sent": 2}
+    assert Summary(attention=["check"]).metric_counts() == {"things_sent": 0, "review_needed": 1}
+    stopped = Summary(sent=["a"], deferred=2, stopped_because="Billomat unavailable: down")
+    assert not stopped.complete
+    assert stopped.progress() == "1 things sent, 2 deferred to the retry"
 
 
 class FakeBillomat:
@@ -145,7 +146,7 @@ def handler_for(harness: Harness, summary: Summary) -> Any:
 def test_a_finished_run_answers_and_logs_its_one_summary(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    handler = handler_for(harness, Summary(sent=3))
+    handler = handler_for(harness, Summary(sent=["a", "b", "c"]))
     context = LocalLambdaContext("things", timeout_seconds=900)
 
     answer = handler({"schedule": "things", "now": "2026-11-24T23:30:00Z"}, context)
@@ -166,11 +167,11 @@ def test_a_finished_run_answers_and_logs_its_one_summary(
 
 def test_a_stopped_run_logs_an_error_and_raises_for_the_retry(harness: Harness) -> None:
     handler = handler_for(
-        harness, Summary(sent=1, stopped_because="Billomat unavailable: down", deferred=2)
+        harness, Summary(sent=["a"], stopped_because="Billomat unavailable: down", deferred=2)
     )
     with pytest.raises(ThingsIncomplete) as raised:
         handler({"now": "2026-11-25T09:00:00"}, LocalLambdaContext("things"))
-    assert str(raised.value) == "Billomat unavailable: down; 1 sent, 2 deferred to the retry"
+    assert str(raised.value) == "Billomat unavailable: down; 1 things sent, 2 deferred to the retry"
     (line,) = harness.lines()
     assert (line["message"], line["level"]) == ("things run incomplete", "ERROR")
     assert line["correlation_id"] == "things:2026-11-25"

@@ -61,7 +61,7 @@ from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
-from autopilot.scheduled_run import stopping_on_systemic_errors, work_through
+from autopilot.scheduled_run import BatchRunSummary, stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import WorkflowStore
 from autopilot.write_once import find_earlier_write, write_marked, write_once
@@ -152,39 +152,18 @@ class SentReminder:
 
 
 @dataclass
-class DunningSummary:
-    """What one run did, saw and could not do."""
+class DunningSummary(BatchRunSummary[SentReminder]):
+    """What one run did, saw and could not do (sent, attention, deferred: see the base)."""
+
+    SENT_METRIC = "reminders_sent"
+    SENT_WHAT = "reminders"
 
     business_day: dt.date
     candidates: int = 0
-    sent: list[SentReminder] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     final_level: list[dict[str, Any]] = field(default_factory=list)
     total_overdue: dict[str, Decimal] = field(default_factory=dict)
-    attention: list[str] = field(default_factory=list)
-    deferred: int = 0
-    stopped_because: str | None = None
     notified: bool = False
-
-    @property
-    def complete(self) -> bool:
-        """False when Billomat's rate limit or an outage stopped the run early."""
-        return self.stopped_because is None
-
-    def loggable(self) -> dict[str, Any]:
-        """The summary as logged: the whole answer."""
-        return self.as_dict()
-
-    def metric_counts(self) -> dict[str, int]:
-        """``reminders_sent`` always; ``review_needed`` when something needs a person."""
-        counts = {"reminders_sent": len(self.sent)}
-        if self.attention:
-            counts["review_needed"] = len(self.attention)
-        return counts
-
-    def progress(self) -> str:
-        """What an interrupted run did and left for the retry."""
-        return f"{len(self.sent)} reminders sent, {self.deferred} deferred to the retry"
 
     def as_dict(self) -> dict[str, Any]:
         """The handler's answer: counts, per-level lists, totals as strings."""

@@ -49,7 +49,7 @@ from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.email_once import EmailStep, send_email_once
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
-from autopilot.scheduled_run import stopping_on_systemic_errors, work_through
+from autopilot.scheduled_run import BatchRunSummary, stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import WorkflowStore
 from autopilot.write_once import write_once
@@ -110,11 +110,13 @@ class SentInvoice:
 
 
 @dataclass
-class RecurringSummary:
-    """What one run did, saw and could not do."""
+class RecurringSummary(BatchRunSummary[SentInvoice]):
+    """What one run did, saw and could not do (sent, attention, deferred: see the base)."""
+
+    SENT_METRIC = "recurring_invoices_sent"
+    SENT_WHAT = "invoices"
 
     period: RunPeriod
-    sent: list[SentInvoice] = field(default_factory=list)
     issued_by_billomat: int = 0
     already_sent: int = 0
     left_as_draft: list[dict[str, Any]] = field(default_factory=list)
@@ -123,31 +125,8 @@ class RecurringSummary:
     """Every missing run the window shows, reported before or not."""
     new_missing: list[dict[str, Any]] = field(default_factory=list)
     """Missing runs this run found first (accounting hears of each once)."""
-    attention: list[str] = field(default_factory=list)
     held: int = 0
-    deferred: int = 0
-    stopped_because: str | None = None
     notified: bool = False
-
-    @property
-    def complete(self) -> bool:
-        """False when Billomat's rate limit or an outage stopped the run early."""
-        return self.stopped_because is None
-
-    def loggable(self) -> dict[str, Any]:
-        """The summary as logged: the whole answer."""
-        return self.as_dict()
-
-    def metric_counts(self) -> dict[str, int]:
-        """``recurring_invoices_sent`` always; ``review_needed`` when something needs a person."""
-        counts = {"recurring_invoices_sent": len(self.sent)}
-        if self.attention:
-            counts["review_needed"] = len(self.attention)
-        return counts
-
-    def progress(self) -> str:
-        """What an interrupted run did and left for the retry."""
-        return f"{len(self.sent)} invoices sent, {self.deferred} deferred to the retry"
 
     def as_dict(self) -> dict[str, Any]:
         """The handler's answer."""

@@ -25,8 +25,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -139,11 +139,49 @@ class ScheduledRunIncomplete(RuntimeError):
     """A systemic Billomat error stopped the run early; the retry continues where it stopped."""
 
 
-class StoppableSummary(Protocol):
-    """The part of a run's summary the stop-and-report rule fills in."""
+@dataclass(kw_only=True)
+class BatchRunSummary[T]:
+    """The summary of a run that works through a batch of documents and sends them.
 
-    stopped_because: str | None
-    deferred: int
+    Besides its own figures (``as_dict``) it holds what the stop-and-report rule fills in:
+    what needs a person, why the run stopped early and how many items were deferred.
+    """
+
+    SENT_METRIC: ClassVar[str]
+    """The metric counting what the run sent (``reminders_sent``)."""
+    SENT_WHAT: ClassVar[str]
+    """What it sends, for the incomplete run's error (``reminders``)."""
+
+    sent: list[T] = field(default_factory=list)
+    attention: list[str] = field(default_factory=list)
+    """What a person must look at (also counted as ``review_needed``)."""
+    deferred: int = 0
+    """Items a systemic error left for the retry."""
+    stopped_because: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """False when Billomat's rate limit or an outage stopped the run early."""
+        return self.stopped_because is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The handler's JSON answer (each run has its own)."""
+        raise NotImplementedError
+
+    def loggable(self) -> dict[str, Any]:
+        """The summary as logged: the whole answer."""
+        return self.as_dict()
+
+    def metric_counts(self) -> dict[str, int]:
+        """What was sent, always; ``review_needed`` when something needs a person."""
+        counts = {self.SENT_METRIC: len(self.sent)}
+        if self.attention:
+            counts["review_needed"] = len(self.attention)
+        return counts
+
+    def progress(self) -> str:
+        """What an interrupted run did and left for the retry."""
+        return f"{len(self.sent)} {self.SENT_WHAT} sent, {self.deferred} deferred to the retry"
 
 
 # -- the handler -------------------------------------------------------------------------------
@@ -188,7 +226,9 @@ def scheduled_handler[S: RunSummary](
 
 
 @contextmanager
-def stopping_on_systemic_errors(summary: StoppableSummary, log: logging.Logger) -> Iterator[None]:
+def stopping_on_systemic_errors(
+    summary: BatchRunSummary[Any], log: logging.Logger
+) -> Iterator[None]:
     """Run the block; a systemic Billomat error ends it and is recorded as the stop's reason.
 
     What the block did stays done; every other error propagates.
@@ -206,7 +246,7 @@ def work_through[T](
     items: Sequence[T],
     step: Callable[[T], None],
     refused: Callable[[T, BillomatError], None],
-    summary: StoppableSummary,
+    summary: BatchRunSummary[Any],
 ) -> None:
     """Do ``step`` for each item in order; Billomat refusing one is ``refused`` and skipped.
 
