@@ -53,6 +53,8 @@ def test_local_now_without_offset_is_berlin_wall_time() -> None:
         2026, 11, 25, 0, 30, tzinfo=BERLIN
     )
     assert run_moment({"now": "2026-12-01"}) == datetime(2026, 12, 1, tzinfo=BERLIN)
+    # a Python caller's naive datetime follows the same rule
+    assert run_moment({"now": datetime(2026, 11, 25, 0, 30)}).date().isoformat() == "2026-11-25"
 
 
 @pytest.mark.parametrize("event", [None, {}, {"schedule": "reporting"}, {"now": ""}])

@@ -33,7 +33,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from autopilot.billomat import BillomatError, describe_stop, is_systemic
 from autopilot.billomat_access import billomat_client, lambda_time_budget
-from autopilot.business_time import BERLIN, parse_moment
+from autopilot.business_time import BERLIN, berlin_time, parse_moment
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -48,13 +48,11 @@ def _moment(value: Any) -> dt.datetime | None:
     """``now`` as an aware Berlin datetime; absent or empty means "use the clock"."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=BERLIN)
-    elif isinstance(value, str):
-        moment = parse_moment(value)
-    else:
+    if isinstance(value, str):
+        value = parse_moment(value)
+    elif not isinstance(value, dt.datetime):
         raise ValueError(f"now must be an ISO-8601 timestamp string, got {value!r}")
-    return moment.astimezone(BERLIN)
+    return berlin_time(value)
 
 
 class ScheduleInput(BaseModel):
@@ -93,7 +91,7 @@ def run_moment(
     return given.now if given.now is not None else now().astimezone(BERLIN)
 
 
-# -- what a workflow's run gets and gives back ---------------------------------------------
+# -- what a workflow's run gets and gives back --------------------------------------------------
 
 
 @dataclass(frozen=True)
