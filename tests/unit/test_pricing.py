@@ -18,17 +18,11 @@ from order_invoice.pricing import (
     billomat_total_gross,
     invoice_positions,
 )
+from webhooks.shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
+from webhooks.woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocommerce
 
 from autopilot.money import CENT, net_from_gross, tax_on_net
-from autopilot.shop_orders import (
-    OrderLine,
-    ShopCustomer,
-    ShopifyOrderPayload,
-    ShopOrder,
-    WooCommerceOrderPayload,
-    shop_order_from_shopify,
-    shop_order_from_woocommerce,
-)
+from autopilot.shop_orders import OrderLine, ShopCustomer, ShopOrder
 
 ROOT = Path(__file__).resolve().parents[2]
 RATES = (19, 7, 0, 20, 21, 10)

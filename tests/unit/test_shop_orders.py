@@ -11,18 +11,16 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from webhooks.deliveries import validation_problems
+from webhooks.shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
+from webhooks.woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocommerce
 
 from autopilot.billomat.vocabulary import PaymentType
 from autopilot.shop_orders import (
     OrderLine,
-    ShopifyOrderPayload,
     ShopOrder,
     ShopOrderError,
-    WooCommerceOrderPayload,
     payment_type_for_gateway,
-    shop_order_from_shopify,
-    shop_order_from_woocommerce,
-    validation_problems,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

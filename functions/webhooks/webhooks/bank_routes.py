@@ -24,7 +24,6 @@ from autopilot.bank_transactions import (
     from_bank_json,
     from_qonto,
 )
-from autopilot.shop_orders import validation_problems
 from autopilot.signatures import verify_timestamped_signature
 
 from .deliveries import (
@@ -32,6 +31,7 @@ from .deliveries import (
     enqueue_once,
     intake_settings,
     parse_json_object,
+    validation_problems,
     webhook_secrets,
 )
 

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from autopilot.secrets import read_json_secret
 from autopilot.settings import IntakeSettings
@@ -50,6 +51,17 @@ class RequestRejected(Exception):
 def intake_settings() -> IntakeSettings:
     """The intake's configuration, parsed once per container."""
     return IntakeSettings.from_env()
+
+
+def validation_problems(error: ValidationError) -> list[dict[str, str]]:
+    """The bad fields of a payload as ``{"field": "line_items.0.price", "message": ...}``."""
+    return [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or "body",
+            "message": problem["msg"],
+        }
+        for problem in error.errors(include_url=False)
+    ]
 
 
 def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:

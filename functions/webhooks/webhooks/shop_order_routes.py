@@ -13,14 +13,13 @@ the webhook).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from autopilot.business_time import berlin_today
 from autopilot.settings import InvoiceTrigger
 from autopilot.shop_identity import (
     UnknownShopError,
@@ -28,16 +27,7 @@ from autopilot.shop_identity import (
     woocommerce_match_key,
     woocommerce_site,
 )
-from autopilot.shop_orders import (
-    ShopifyOrderPayload,
-    ShopOrder,
-    ShopOrderError,
-    WooCommerceOrderPayload,
-    checked_total,
-    shop_order_from_shopify,
-    shop_order_from_woocommerce,
-    validation_problems,
-)
+from autopilot.shop_orders import ShopOrder, ShopOrderError, checked_total
 from autopilot.signatures import verify_base64_hmac_sha256
 
 from .deliveries import (
@@ -45,17 +35,15 @@ from .deliveries import (
     enqueue_once,
     intake_settings,
     parse_json,
+    validation_problems,
     webhook_secrets,
 )
+from .shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
+from .woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocommerce
 
-BERLIN = ZoneInfo("Europe/Berlin")
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid"}
 WOOCOMMERCE_ORDER_TOPICS = {"order.created", "order.updated"}
 WOOCOMMERCE_NOT_YET_ORDERS = {"pending", "failed", "cancelled", "checkout-draft", "trash"}
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(BERLIN).date()
 
 
 def _require_signature(
@@ -160,7 +148,7 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     payload = _validated(ShopifyOrderPayload, parse_json(body))
     try:
         order = checked_total(
-            shop_order_from_shopify(payload, shop, received_on=_today()), "total_price"
+            shop_order_from_shopify(payload, shop, received_on=berlin_today()), "total_price"
         )
     except ShopOrderError as exc:
         raise _order_problem(exc) from exc
@@ -197,7 +185,7 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     payload = _validated(WooCommerceOrderPayload, parse_json(body))
     try:
         order = checked_total(
-            shop_order_from_woocommerce(payload, site, received_on=_today()), "total"
+            shop_order_from_woocommerce(payload, site, received_on=berlin_today()), "total"
         )
     except ShopOrderError as exc:
         raise _order_problem(exc) from exc
