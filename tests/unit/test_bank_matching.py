@@ -19,13 +19,13 @@ from bank_payment.matching import (
     atoms,
     decide,
     fold,
-    format_amount,
     payer_name_matches,
 )
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from autopilot.bank_transactions import BankTransaction
+from autopilot.money import german_amount
 
 TODAY = dt.date(2026, 11, 25)
 HOFFMANN, SCHULZE, KELLER, MUELLER = 10, 11, 12, 13
@@ -562,5 +562,5 @@ def test_payer_names_match_word_for_word(
 
 
 def test_amounts_are_written_the_german_way() -> None:
-    assert format_amount(Decimal("1190"), "EUR") == "1.190,00 EUR"
-    assert format_amount(Decimal("0.5"), "USD") == "0,50 USD"
+    assert german_amount(Decimal("1190"), "EUR") == "1.190,00 EUR"
+    assert german_amount(Decimal("0.5"), "USD") == "0,50 USD"

@@ -51,6 +51,7 @@ from autopilot.billomat import (
     PaymentType,
 )
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
+from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
 from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
@@ -64,7 +65,6 @@ from .matching import (
     ReferenceFinder,
     Rule,
     decide,
-    format_amount,
 )
 
 log = logging.getLogger("autopilot.bank_payment")
@@ -592,7 +592,7 @@ def review_notice(items: Iterable[dict[str, Any]]) -> tuple[str, list[str]]:
     entries = list(items)
     if len(entries) == 1:
         tx = entries[0]["transaction"]
-        amount = format_amount(Decimal(str(tx["amount"])), tx["currency"])
+        amount = german_amount(Decimal(str(tx["amount"])), tx["currency"])
         subject = f"Zahlungseingang prüfen: {amount} von {tx.get('payer') or 'unbekannt'}"
     else:
         subject = f"{len(entries)} Zahlungseingänge prüfen"
@@ -606,7 +606,7 @@ def review_notice(items: Iterable[dict[str, Any]]) -> tuple[str, list[str]]:
 
 def _notice_entry(entry: dict[str, Any]) -> list[str]:
     tx = entry["transaction"]
-    amount = format_amount(Decimal(str(tx["amount"])), tx["currency"])
+    amount = german_amount(Decimal(str(tx["amount"])), tx["currency"])
     day = ".".join(reversed(str(tx["booking_date"]).split("-")))
     payer = tx.get("payer") or "unbekannter Zahler"
     lines = [f"• {day} · {amount} · {payer}"]
@@ -616,7 +616,7 @@ def _notice_entry(entry: dict[str, Any]) -> list[str]:
     candidates = entry.get("candidates") or []
     if candidates:
         listed = ", ".join(
-            f"{c['invoice_number']} ({format_amount(Decimal(str(c['open_amount'])), c['currency'])}"
+            f"{c['invoice_number']} ({german_amount(Decimal(str(c['open_amount'])), c['currency'])}"
             " offen)"
             for c in candidates[:5]
         )
@@ -624,6 +624,6 @@ def _notice_entry(entry: dict[str, Any]) -> list[str]:
     for payment in entry.get("booked") or []:
         lines.append(
             f"  Bereits gebucht: {payment['invoice_number']} "
-            f"{format_amount(Decimal(str(payment['amount'])), tx['currency'])}"
+            f"{german_amount(Decimal(str(payment['amount'])), tx['currency'])}"
         )
     return lines

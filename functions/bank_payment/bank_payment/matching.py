@@ -679,10 +679,6 @@ def payer_name_matches(payer_name: str | None, client: ClientFacts) -> bool:
 # -------------------------------------------------------------------------------------------
 
 
-format_amount = german_amount
-"""Re-exported for ``booking``, which still imports it from here; use ``german_amount``."""
-
-
 def _numbers(invoices: Iterable[OpenInvoice]) -> str:
     return ", ".join(invoice.number for invoice in invoices)
 
