@@ -153,7 +153,7 @@ class SentReminder:
 
 @dataclass
 class DunningSummary(BatchRunSummary[SentReminder]):
-    """What one run did, saw and could not do (sent, attention, deferred: see the base)."""
+    """What one dunning run sent, skipped and left for a person (the rest: see the base)."""
 
     SENT_METRIC = "reminders_sent"
     SENT_WHAT = "reminders"

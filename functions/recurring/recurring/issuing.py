@@ -111,7 +111,7 @@ class SentInvoice:
 
 @dataclass
 class RecurringSummary(BatchRunSummary[SentInvoice]):
-    """What one run did, saw and could not do (sent, attention, deferred: see the base)."""
+    """What one recurring run sent, left alone and found missing (the rest: see the base)."""
 
     SENT_METRIC = "recurring_invoices_sent"
     SENT_WHAT = "invoices"
