@@ -24,6 +24,7 @@ from autopilot.bank_transactions import (
     from_bank_json,
     from_qonto,
 )
+from autopilot.messages import BankTransactionMessage
 from autopilot.signatures import verify_timestamped_signature
 
 from .deliveries import (
@@ -54,8 +55,8 @@ def _queue(transaction: BankTransaction) -> dict[str, Any]:
             "are not payments of invoices",
             "transaction": reference,
         }
-    message = {"kind": "bank_transaction", "transaction": transaction.as_message()}
-    status = enqueue_once(intake_settings().bank_queue_url, f"bank:{reference}", message, reference)
+    message = BankTransactionMessage(transaction=transaction)
+    status = enqueue_once(intake_settings().bank_queue_url, f"bank:{reference}", message)
     return {"status": status, "transaction": reference}
 
 

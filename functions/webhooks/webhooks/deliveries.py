@@ -21,6 +21,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from autopilot.messages import Message, message_body
 from autopilot.secrets import read_json_secret
 from autopilot.settings import IntakeSettings
 from autopilot.shop_identity import (
@@ -331,9 +332,7 @@ class DeliveryRecord:
         )
 
 
-def enqueue_once(
-    queue_url: str, dedupe_key: str, message: dict[str, Any], correlation_id: str
-) -> str:
+def enqueue_once(queue_url: str, dedupe_key: str, message: Message) -> str:
     """Queue ``message`` unless this delivery was queued before; returns queued|duplicate.
 
     A delivery another request is queueing at this moment answers 409 (the sender retries
@@ -353,9 +352,9 @@ def enqueue_once(
     try:
         _aws_client("sqs").send_message(
             QueueUrl=queue_url,
-            MessageBody=json.dumps(message, separators=(",", ":")),
+            MessageBody=message_body(message),
             MessageAttributes={
-                "correlation_id": {"DataType": "String", "StringValue": correlation_id}
+                "correlation_id": {"DataType": "String", "StringValue": message.correlation_id}
             },
         )
     except Exception as exc:

@@ -14,12 +14,14 @@ the webhook).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 
 from autopilot.business_time import berlin_today
+from autopilot.messages import ShopOrderMessage
 from autopilot.settings import InvoiceTrigger
 from autopilot.shop_identity import (
     UnknownShopError,
@@ -88,17 +90,6 @@ def _woocommerce_site(headers: dict[str, str]) -> tuple[str, int]:
     raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL")
 
 
-def _order_shape_problem(exc: ValidationError) -> RequestRejected:
-    """A payload field that fits the shop's schema but not an invoice (e.g. a 300-character
-    name); the fields are named as in the normalised order."""
-    return RequestRejected(
-        400,
-        "invalid_payload",
-        "the order cannot be invoiced as sent",
-        problems=validation_problems(exc),
-    )
-
-
 def _validated[Payload: (ShopifyOrderPayload, WooCommerceOrderPayload)](
     model: type[Payload], data: Any
 ) -> Payload:
@@ -113,22 +104,31 @@ def _validated[Payload: (ShopifyOrderPayload, WooCommerceOrderPayload)](
         ) from exc
 
 
-def _order_problem(exc: ShopOrderError) -> RequestRejected:
-    return RequestRejected(
-        400,
-        "invalid_payload",
-        "the order cannot be invoiced as sent",
-        problems=[{"field": exc.field, "message": str(exc)}],
-    )
+def _invoiceable(convert: Callable[[], ShopOrder], total_field: str) -> ShopOrder:
+    """The converted order when its total equals its parts; else a 400 naming the field.
+
+    A field may fit the shop's schema but not an invoice (e.g. a 300-character name); such
+    fields are named as in the normalised order.
+    """
+    try:
+        return checked_total(convert(), total_field)
+    except ShopOrderError as exc:
+        problems = [{"field": exc.field, "message": str(exc)}]
+        raise RequestRejected(
+            400, "invalid_payload", "the order cannot be invoiced as sent", problems=problems
+        ) from exc
+    except ValidationError as exc:
+        raise RequestRejected(
+            400,
+            "invalid_payload",
+            "the order cannot be invoiced as sent",
+            problems=validation_problems(exc),
+        ) from exc
 
 
 def _queue(order: ShopOrder, dedupe_key: str, topic: str) -> dict[str, Any]:
-    message = {
-        "kind": "shop_order",
-        "topic": topic,
-        "order": order.model_dump(mode="json"),
-    }
-    status = enqueue_once(intake_settings().orders_queue_url, dedupe_key, message, order.reference)
+    message = ShopOrderMessage(topic=topic, order=order)
+    status = enqueue_once(intake_settings().orders_queue_url, dedupe_key, message)
     return {"status": status, "order": order.reference}
 
 
@@ -146,14 +146,9 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     if topic not in SHOPIFY_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(ShopifyOrderPayload, parse_json(body))
-    try:
-        order = checked_total(
-            shop_order_from_shopify(payload, shop, received_on=berlin_today()), "total_price"
-        )
-    except ShopOrderError as exc:
-        raise _order_problem(exc) from exc
-    except ValidationError as exc:
-        raise _order_shape_problem(exc) from exc
+    order = _invoiceable(
+        lambda: shop_order_from_shopify(payload, shop, received_on=berlin_today()), "total_price"
+    )
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
         return {"status": "ignored", "reason": "order is not paid yet", "order": order.reference}
@@ -183,14 +178,9 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     if topic and topic not in WOOCOMMERCE_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(WooCommerceOrderPayload, parse_json(body))
-    try:
-        order = checked_total(
-            shop_order_from_woocommerce(payload, site, received_on=berlin_today()), "total"
-        )
-    except ShopOrderError as exc:
-        raise _order_problem(exc) from exc
-    except ValidationError as exc:
-        raise _order_shape_problem(exc) from exc
+    order = _invoiceable(
+        lambda: shop_order_from_woocommerce(payload, site, received_on=berlin_today()), "total"
+    )
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
         return {"status": "ignored", "reason": "order is not paid yet", "order": order.reference}
