@@ -30,7 +30,8 @@ def use_billomat_client(client: BillomatClient | None) -> None:
 
 
 def billomat_client() -> BillomatClient:
-    """The container's Billomat client (key and optional app credentials from the secret)."""
+    """The container's Billomat client (key and optional app credentials from the secret,
+    ``BILLOMAT_PRIORITY`` for its place when functions compete for the quota)."""
     if _client_override is not None:
         return _client_override
     return _configured_client()
@@ -39,6 +40,7 @@ def billomat_client() -> BillomatClient:
 @cache
 def _configured_client() -> BillomatClient:
     from autopilot.billomat import BillomatClient
+    from autopilot.billomat.rate_limit import RatePriority
 
     settings = BillomatSettings.from_env()
     secret = read_json_secret(settings.secret_arn)
@@ -54,6 +56,7 @@ def _configured_client() -> BillomatClient:
         api_key,
         app_id=app_id if registered else None,
         app_secret=app_secret if registered else None,
+        priority=RatePriority(settings.priority),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -69,6 +69,11 @@ class BillomatSettings(EnvironmentSettings):
     billomat_id: str | None = Field(default=None, alias="BILLOMAT_ID", pattern=r"^[a-z0-9-]+$")
     base_url_override: str | None = Field(default=None, alias="BILLOMAT_BASE_URL")
     secret_arn: str = Field(alias="BILLOMAT_SECRET_ARN")
+    priority: Literal["orders", "bank", "schedules"] = Field(
+        default="orders", alias="BILLOMAT_PRIORITY"
+    )
+    """Who goes first when functions compete for the account's quota: ``orders`` (default),
+    ``bank``, ``schedules`` (see ``autopilot.billomat.rate_limit.RatePriority``)."""
 
     @model_validator(mode="after")
     def _needs_an_address(self) -> Self:

@@ -77,6 +77,7 @@ from autopilot.billomat.models import (
     Settings,
     Tax,
 )
+from autopilot.billomat.rate_limit import BILLOMAT_WINDOW_SECONDS, RatePriority
 
 PER_PAGE = 1000
 """Billomat's maximum page size: fewest requests against the 15-minute quota."""
@@ -121,6 +122,8 @@ class BillomatClient:
         now: Callable[[], float] = time.time,
         time_budget: Callable[[], float] | None = None,
         max_wait: float = 60.0,
+        priority: RatePriority = RatePriority.ORDERS,
+        rate_window_seconds: float = BILLOMAT_WINDOW_SECONDS,
     ) -> None:
         self._connection = BillomatConnection(
             base_url,
@@ -134,6 +137,8 @@ class BillomatClient:
             now=now,
             time_budget=time_budget,
             max_wait=max_wait,
+            priority=priority,
+            rate_window_seconds=rate_window_seconds,
         )
 
     @staticmethod
@@ -188,6 +193,15 @@ class BillomatClient:
     @time_budget.setter
     def time_budget(self, budget: Callable[[], float] | None) -> None:
         self._connection.time_budget = budget
+
+    @property
+    def priority(self) -> RatePriority:
+        """Who goes first when workers compete for the quota (orders, bank, schedules)."""
+        return self._connection.priority
+
+    @priority.setter
+    def priority(self, priority: RatePriority) -> None:
+        self._connection.priority = priority
 
     @property
     def max_wait(self) -> float:

@@ -5,6 +5,10 @@ and full jitter, but only for requests the caller marks ``retry_safe`` (reads an
 never sent twice: if it may have reached Billomat, the error says ``may_have_committed``. A 429
 is retried for every method (Billomat executed nothing) once the quota window resets, provided
 the wait fits the caller's time budget. All waiting goes through the injected ``sleep``/``now``.
+
+Quota shared with other workers: a connection of a lower ``priority`` leaves a reserve of a
+contended window to the higher ones (see :mod:`autopilot.billomat.rate_limit`); that wait, too,
+happens here when it fits the budget and is otherwise a ``BillomatRateLimitedError``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ from autopilot.billomat.errors import (
     BillomatUnavailableError,
     BillomatValidationError,
 )
-from autopilot.billomat.rate_limit import RateLimitState, retry_after_429
+from autopilot.billomat.rate_limit import (
+    BILLOMAT_WINDOW_SECONDS,
+    RateLimitState,
+    RatePriority,
+    retry_after_429,
+)
 
 logger = logging.getLogger("autopilot.billomat")
 
@@ -65,6 +74,8 @@ class BillomatConnection:
         now: Callable[[], float] = time.time,
         time_budget: Callable[[], float] | None = None,
         max_wait: float = 60.0,
+        priority: RatePriority = RatePriority.ORDERS,
+        rate_window_seconds: float = BILLOMAT_WINDOW_SECONDS,
     ) -> None:
         if not api_key:
             raise ValueError("a Billomat API key is required")
@@ -75,6 +86,8 @@ class BillomatConnection:
         self.time_budget = time_budget
         self.max_wait = max_wait
         self.rate_limit = RateLimitState()
+        self.priority = priority
+        self.rate_window_seconds = rate_window_seconds
         self.request_count = 0
         self._sleep = sleep
         self._now = now
@@ -195,16 +208,38 @@ class BillomatConnection:
             self._raise(_error_for_status(status, method, url.path, messages), failures)
 
     def _wait_for_quota(self, method: str, path: str) -> None:
-        """Do not send into an exhausted window: wait for the reset if it fits, else refuse."""
-        wait = self.rate_limit.exhausted_for(self._now())
-        if wait is None:
+        """Do not send into an exhausted window, nor into the reserve a lower priority leaves
+        to higher ones: wait if it fits, else refuse."""
+        now = self._now()
+        wait = self.rate_limit.exhausted_for(now)
+        if wait is not None:
+            if wait <= self.allowed_wait():
+                self._wait_for_reset(wait, method, path)
+                return
+            raise BillomatRateLimitedError(
+                "Billomat request quota used up; not sending before the window resets",
+                retry_after=wait,
+                method=method,
+                path=path,
+            )
+        held = self.rate_limit.held_back_for(now, self.priority, self.rate_window_seconds)
+        if held is None:
             return
-        if wait <= self.allowed_wait():
-            self._wait_for_reset(wait, method, path)
+        if held <= self.allowed_wait():
+            logger.info(
+                "Billomat quota shared: leaving the rest of the window to higher priorities "
+                "for %.1f s before %s %s",
+                held,
+                method,
+                path,
+                extra={"billomat_wait_seconds": held, "billomat_priority": self.priority.value},
+            )
+            self._sleep(held)
             return
         raise BillomatRateLimitedError(
-            "Billomat request quota used up; not sending before the window resets",
-            retry_after=wait,
+            f"Billomat quota shared: the rest of this window is left to work before "
+            f"{self.priority.value}",
+            retry_after=held,
             method=method,
             path=path,
         )

@@ -2,6 +2,14 @@
 
 Every response says how many requests are left (``X-Rate-Limit-Remaining``) and when the next
 window starts (``X-Rate-Limit-Reset``, UTC epoch seconds). A 429 means nothing was executed.
+
+The quota belongs to the account, so every worker (each Lambda container with its own client)
+draws on the same window. Who goes first when they compete: orders, then bank transfers, then
+the schedules (:class:`RatePriority`). A lower priority that sees someone else drawing on the
+window (the quota falls by more than its own requests) leaves a reserve of the window to the
+higher ones: it stops sending when no more than its reserve is left and waits for the window's
+tail, the last :data:`TAIL_SHARE` of it, when whatever is left is anyone's again (so a reserve
+nobody needed is still used before the window ends). Alone, a worker uses the whole window.
 """
 
 from __future__ import annotations
@@ -10,12 +18,37 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 RESET_MARGIN_SECONDS = 1.0
 """Added to every wait for the reset: the header has whole seconds, and clocks differ a little."""
 
 FALLBACK_WAIT_SECONDS = 300.0
 """Wait when a 429 says neither when the window resets nor how long to wait."""
+
+BILLOMAT_WINDOW_SECONDS = 15 * 60
+"""Billomat's windows: clock-aligned quarter hours."""
+
+TAIL_SHARE = 0.25
+"""The last part of a window in which a lower priority may use the reserve it left: long
+enough to spend a reserve of half the window (150 of 300 requests take two workers well under
+the 225 s), short enough that a higher priority arriving in the window finds its reserve."""
+
+
+class RatePriority(StrEnum):
+    """Who goes first when workers compete for a window (``BILLOMAT_PRIORITY``)."""
+
+    ORDERS = "orders"
+    BANK = "bank"
+    SCHEDULES = "schedules"
+
+    @property
+    def reserve_share(self) -> float:
+        """The share of the window this priority leaves to higher ones while they compete."""
+        return _RESERVE_SHARES[self]
+
+
+_RESERVE_SHARES = {RatePriority.ORDERS: 0.0, RatePriority.BANK: 0.5, RatePriority.SCHEDULES: 0.75}
 
 _TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
@@ -26,15 +59,44 @@ class RateLimitState:
 
     remaining: int | None = None
     reset: float | None = None
+    limit: int = 0
+    """The largest quota seen (remaining + 1 after a request): Billomat sends no limit header."""
+    contended_window: float | None = None
+    """The reset of the window in which someone else was seen drawing on the quota."""
 
     def update(self, headers: Mapping[str, str]) -> None:
         """Take over the quota headers of a response (ignoring missing or garbled values)."""
         remaining = _number(headers.get("X-Rate-Limit-Remaining"))
         reset = _number(headers.get("X-Rate-Limit-Reset"))
+        # Our own request used one; a larger drop in the same window was someone else.
+        before = self.remaining if reset is not None and reset == self.reset else None
+        if before is not None and remaining is not None and before - int(remaining) > 1:
+            self.contended_window = reset
         if remaining is not None:
             self.remaining = int(remaining)
+            self.limit = max(self.limit, self.remaining + 1)
         if reset is not None:
             self.reset = reset
+
+    def contended(self) -> bool:
+        """True when someone else has drawn on the current window (as far as we know)."""
+        return self.reset is not None and self.contended_window == self.reset
+
+    def held_back_for(
+        self, now: float, priority: RatePriority, window_seconds: float
+    ) -> float | None:
+        """Seconds ``priority`` leaves the window to higher priorities before its next request,
+        or None: it may send now. Only while competing, only down to its reserve, and never in
+        the window's tail."""
+        reserve = math.ceil(priority.reserve_share * self.limit)
+        if reserve == 0 or self.remaining is None or self.reset is None:
+            return None
+        if not self.contended() or self.remaining > reserve:
+            return None
+        tail_starts = self.reset - TAIL_SHARE * window_seconds
+        if now >= tail_starts:
+            return None
+        return tail_starts - now
 
     def exhausted_for(self, now: float) -> float | None:
         """Seconds to wait before the next request may be sent, or None when it may go now."""
