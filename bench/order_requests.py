@@ -23,14 +23,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import heapq
 import io
-import itertools
 import json
 import os
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,63 +36,17 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 import local  # noqa: E402,F401 - puts the layer and the function packages on sys.path
+from bench.simulation import (  # noqa: E402 - the repository root is on sys.path now
+    Delivery,
+    SimulatedQueue,
+    invoices_per_order,
+    order_message,
+    order_reference,
+    requeue_onto,
+)
 
 WINDOW_SECONDS = 900
 LIMIT = 300
-SAMPLE = ROOT / "events" / "shopify" / "order-paid-b2c-discount.json"
-
-
-MAX_RECEIVES = 5  # template.yaml maxReceiveCount
-VISIBILITY_SECONDS = 360  # template.yaml VisibilityTimeout
-
-
-@dataclass
-class Delivery:
-    """One receive of a simulated SQS message."""
-
-    message: dict[str, Any]
-    receives: int
-
-
-class SimulatedQueue:
-    """An SQS queue on the sandbox's simulated clock: messages become visible at a time; a
-    message that failed its ``MAX_RECEIVES``-th receive goes to ``dead_letters``."""
-
-    def __init__(self, clock: Any) -> None:
-        self.clock = clock
-        self._heap: list[tuple[float, int, dict[str, Any], int]] = []
-        self._ids = itertools.count()
-        self.dead_letters: list[dict[str, Any]] = []
-        self.sent: list[tuple[float, dict[str, Any]]] = []
-        """(time, message) of every message sent, requeued copies included."""
-
-    def send(self, message: dict[str, Any], delay: float = 0.0, receives: int = 0) -> None:
-        now = self.clock.epoch()
-        if receives == 0:
-            self.sent.append((now, message))
-        heapq.heappush(self._heap, (now + delay, next(self._ids), message, receives))
-
-    def receive(self, limit: int = 10) -> list[Delivery]:
-        """Up to ``limit`` visible messages; if none is visible yet, wait (simulated) for one."""
-        if not self._heap:
-            return []
-        if self._heap[0][0] > self.clock.epoch():
-            self.clock.advance(self._heap[0][0] - self.clock.epoch())
-        batch: list[Delivery] = []
-        while self._heap and self._heap[0][0] <= self.clock.epoch() and len(batch) < limit:
-            _at, _id, message, receives = heapq.heappop(self._heap)
-            batch.append(Delivery(message, receives + 1))
-        return batch
-
-    def fail(self, delivery: Delivery) -> None:
-        """A failed record: visible again after the visibility timeout, or dead-lettered."""
-        if delivery.receives >= MAX_RECEIVES:
-            self.dead_letters.append(delivery.message)
-        else:
-            self.send(delivery.message, VISIBILITY_SECONDS, delivery.receives)
-
-    def __len__(self) -> int:
-        return len(self._heap)
 
 
 class OutageTransport(httpx.BaseTransport):
@@ -119,28 +69,6 @@ class OutageTransport(httpx.BaseTransport):
                 503, text="<html><body>Service Unavailable</body></html>", request=request
             )
         return self.inner.handle_request(request)
-
-
-def requeue_onto(queue: SimulatedQueue) -> Any:
-    """A ``DelayedRetry.send`` that puts the requeued copy on ``queue`` (the policy is real)."""
-
-    def send(_self: Any, body: str, delay_seconds: int, _correlation_id: str) -> None:
-        queue.send(json.loads(body), delay_seconds)
-
-    return send
-
-
-def order_message(number: int, customer: int) -> dict[str, Any]:
-    """A paid Shopify order (the discount sample with its own id and customer)."""
-    from autopilot.shop_orders import ShopifyOrderPayload, shop_order_from_shopify
-
-    body = copy.deepcopy(json.loads(SAMPLE.read_text("utf-8"))["body"])
-    body["id"] = 5_000_000 + number
-    body["name"] = f"#{5000 + number}"
-    body["customer"]["id"] = 9_000_000 + customer
-    body["email"] = body["customer"]["email"] = f"kunde{customer}@example.de"
-    order = shop_order_from_shopify(ShopifyOrderPayload.model_validate(body), "bench.myshopify.com")
-    return {"kind": "shop_order", "topic": "orders/paid", "order": order.model_dump(mode="json")}
 
 
 def run_batch(
@@ -197,23 +125,6 @@ def outage_age_alarm_at(queue: SimulatedQueue, threshold: float = 1800) -> float
         if since is not None and at - since >= threshold:
             return at
     return None
-
-
-def invoices_per_order(sandbox: Any, refs: set[str]) -> tuple[dict[str, int], set[str]]:
-    """(invoices per order reference, references whose invoice is PAID)."""
-    per_order: dict[str, int] = {}
-    paid = set()
-    for invoice in sandbox.snapshot().get("invoices", []):
-        ref = str(invoice.get("customfield") or "")
-        if ref in refs:
-            per_order[ref] = per_order.get(ref, 0) + 1
-            if invoice.get("status") == "PAID":
-                paid.add(ref)
-    return per_order, paid
-
-
-def order_reference(number: int) -> str:
-    return f"shopify:bench.myshopify.com:order:{5_000_000 + number}"
 
 
 def outage_scenario(

@@ -25,7 +25,7 @@ from .exchange import SandboxRequest, SandboxResponse
 from .faults import FaultKind, FaultPlan
 from .journal import RequestRecord, SentEmail, WebhookEvent
 from .ledger import Ledger
-from .rate_limit import QuotaState, RateLimiter
+from .rate_limit import WINDOW_SECONDS, QuotaState, RateLimiter
 from .routes import OPS, ApiCall, ApiReply, BillomatApi
 from .schemas import SCHEMAS, SETTINGS, Record
 from .server import SandboxServer
@@ -93,7 +93,8 @@ class BillomatSandbox:
     Use it in-process through :meth:`transport` or over real HTTP through :meth:`serve`.
     ``strict`` turns unknown body fields and query parameters into 400s;
     ``empty_action_bodies`` answers action PUTs, e-mail POSTs (and DELETEs) with an empty body;
-    ``auto_tick`` runs the daily OVERDUE switch on the first request of each new day.
+    ``auto_tick`` runs the daily OVERDUE switch on the first request of each new day;
+    ``rate_window_seconds`` shortens the quota window (Billomat's is 15 minutes) for benches.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class BillomatSandbox:
         *,
         rate_limit: int = 300,
         app_rate_limit: int = 1000,
+        rate_window_seconds: int = WINDOW_SECONDS,
         strict: bool = False,
         clock: SandboxClock | None = None,
         company_name: str = "Demo GmbH",
@@ -119,7 +121,7 @@ class BillomatSandbox:
         self._lock = threading.RLock()
         self._ledger = Ledger(self.clock, company_name)
         self._api = BillomatApi(self._ledger)
-        self._quota = RateLimiter(rate_limit, app_rate_limit)
+        self._quota = RateLimiter(rate_limit, app_rate_limit, rate_window_seconds)
         self._requests: list[RequestRecord] = []
         self._last_tick: date | None = None
 
@@ -181,7 +183,9 @@ class BillomatSandbox:
         if fault is FaultKind.TIMEOUT:
             return _html(504, _GATEWAY_TIMEOUT_PAGE, quota.headers(), timed_out=True)
         if fault is FaultKind.RATE_LIMIT:
-            exhausted = QuotaState(False, quota.limit, 0, quota.reset_at, quota.retry_after)
+            exhausted = QuotaState(
+                False, quota.limit, quota.window_seconds, 0, quota.reset_at, quota.retry_after
+            )
             return self._rate_limited(exhausted)
         call = ApiCall(
             method=method,
