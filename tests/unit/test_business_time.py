@@ -14,8 +14,8 @@ from autopilot.business_time import (
     berlin_time,
     berlin_today,
     parse_moment,
-    run_moment,
 )
+from autopilot.scheduled_run import run_moment
 
 
 def utc(*args: int) -> dt.datetime:

@@ -11,8 +11,6 @@ the moment reaches these helpers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -38,18 +36,6 @@ def parse_moment(value: str) -> dt.datetime:
     except ValueError:
         raise ValueError(f"now must be an ISO-8601 timestamp, got {value!r}") from None
     return _aware(moment)
-
-
-def run_moment(event: Mapping[str, Any] | None) -> dt.datetime:
-    """The moment a scheduled run stands for, in Berlin: the event's ``now`` or the clock.
-
-    EventBridge Scheduler passes ``<aws.scheduler.scheduled-time>`` so that a retried run
-    stays on its business day; local mode passes what the caller asked for.
-    """
-    given = (event or {}).get("now")
-    if given in (None, ""):
-        return dt.datetime.now(BERLIN)
-    return berlin_time(parse_moment(str(given)))
 
 
 def berlin_time(moment: dt.datetime) -> dt.datetime:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from autopilot.billomat import BillomatError, describe_stop, is_systemic
 from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.business_time import BERLIN, berlin_time, parse_moment
+from autopilot.observability import route_domain_logs
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -202,6 +203,7 @@ def scheduled_handler[S: RunSummary](
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        route_domain_logs(logger)  # local mode and tests import several functions' modules
         moment = run_moment(event)
         billomat = billomat_client()
         billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
