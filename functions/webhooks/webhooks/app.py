@@ -15,6 +15,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from autopilot.observability import route_domain_logs
+
 from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
 from .shop_order_routes import shopify_order, woocommerce_order
@@ -119,4 +121,5 @@ def unknown_route(_exc: Exception) -> Response[str]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Entry point for API Gateway HTTP API (payload format 2.0)."""
+    route_domain_logs(logger)
     return app.resolve(event, context)
