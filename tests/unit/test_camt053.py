@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from bank_payment.camt053 import Camt053Error, read_statements
 
 ROOT = Path(__file__).resolve().parents[2]
