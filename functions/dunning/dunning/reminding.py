@@ -64,7 +64,7 @@ from autopilot.notifications import AccountingNotifier
 from autopilot.scheduled_run import BatchRunSummary, stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import WorkflowStore
-from autopilot.write_once import find_earlier_write, write_marked, write_once
+from autopilot.write_once import find_earlier_write, write_marked
 
 from .ladder import (
     DEFAULT_LADDER_DAYS,
@@ -595,15 +595,8 @@ class DunningRun:
         reminder_id = state.reminder_id
         assert reminder_id is not None
         if not state.completed:
-            # No mark: completing is retry-safe (the client accepts a refusal once the
-            # reminder is no longer a draft), so a retry simply completes again.
-            write_once(
-                started=False,
-                mark=lambda _started: None,
-                write=lambda: self.billomat.complete_reminder(
-                    reminder_id, self.settings.template_id
-                ),
-            )
+            # A state change the client makes retry-safe (it checks whether it was reached).
+            self.billomat.complete_reminder(reminder_id, self.settings.template_id)
             state = self._save(overdue, level, completed=True)
         recipient = recipient_of(overdue.client)
 

@@ -52,7 +52,6 @@ from autopilot.notifications import AccountingNotifier
 from autopilot.scheduled_run import BatchRunSummary, stopping_on_systemic_errors, work_through
 from autopilot.settings import EnvironmentSettings
 from autopilot.workflow_state import WorkflowStore
-from autopilot.write_once import write_once
 
 from .periods import DEFAULT_LOOKBACK_DAYS, RunPeriod, cycle_period, missed_run, run_period, within
 
@@ -356,13 +355,8 @@ class RecurringRun:
                 recurring.id, label, invoice_id=invoice.id, claimed_on=summary.period.today
             )
         if not state.completed:
-            # No mark: completing is retry-safe (the client accepts a refusal once the
-            # invoice is no longer a draft), so a retry simply completes again.
-            write_once(
-                started=False,
-                mark=lambda _started: None,
-                write=lambda: self.billomat.complete_invoice(invoice.id, recurring.template_id),
-            )
+            # A state change the client makes retry-safe (it checks whether it was reached).
+            self.billomat.complete_invoice(invoice.id, recurring.template_id)
             state = self._save(recurring.id, label, completed=True)
 
         def mark(step: EmailStep | None) -> None:
