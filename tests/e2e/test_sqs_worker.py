@@ -65,7 +65,6 @@ def worker(stack: Stack, billomat: Billomat) -> SqsWorker[ShopOrderMessage]:
             idempotency_table=lambda: stack.environment["IDEMPOTENCY_TABLE"],
             idempotency_key="[source, shop, order_id]",
             payload=lambda message: message.order.model_dump(mode="json"),
-            correlation_id=lambda message: message.order.reference,
             idempotency_name="tests.worker",
             outcome_metrics=lambda outcome: {f"tests_{outcome['status']}": 1.0},
         ),

@@ -23,12 +23,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from autopilot.messages import BankTransactionMessage
+from autopilot.notifications import accounting_notifier_for
 from autopilot.observability import route_domain_logs
 from autopilot.sqs_worker import SqsWorker, WorkerConfig, Workflow
+from autopilot.workflow_state import workflow_store_for
 
 if TYPE_CHECKING:
     from autopilot.notifications import AccountingNotifier
-    from autopilot.workflow_state import WorkflowStore
 
     from .booking import BankPaymentBooking
     from .settings import BankPaymentSettings
@@ -45,22 +46,6 @@ def settings() -> BankPaymentSettings:
     return BankPaymentSettings.from_env()
 
 
-@cache
-def workflow_store() -> WorkflowStore:
-    """Checkpoints, review items and known payers."""
-    from autopilot.workflow_state import WorkflowStore
-
-    return WorkflowStore(settings().workflow_table)
-
-
-@cache
-def notifier() -> AccountingNotifier:
-    """Accounting notices."""
-    from autopilot.notifications import AccountingNotifier
-
-    return AccountingNotifier(settings().notifications_topic_arn)
-
-
 def new_booking() -> BankPaymentBooking:
     """A fresh booking workflow: open invoices and clients are re-read on first use."""
     from autopilot.billomat_access import billomat_client
@@ -68,8 +53,16 @@ def new_booking() -> BankPaymentBooking:
     from .booking import BankPaymentBooking
 
     return BankPaymentBooking(
-        billomat_client(), workflow_store(), notifier(), settings().payer_match
+        billomat_client(),
+        workflow_store_for(settings().workflow_table),
+        notifier(),
+        settings().payer_match,
     )
+
+
+def notifier() -> AccountingNotifier:
+    """The container's accounting notices (also told about rejected statement uploads)."""
+    return accounting_notifier_for(settings().notifications_topic_arn)
 
 
 class BookTransfers(Workflow[BankTransactionMessage]):
@@ -111,7 +104,6 @@ worker = SqsWorker(
         idempotency_table=lambda: settings().idempotency_table,
         idempotency_key="[source, transaction_id]",
         payload=lambda message: message.transaction.as_message(),
-        correlation_id=lambda message: message.transaction.reference,
         idempotency_name="bank_payment.app.book_transaction_once.<locals>.book_transaction",
         outcome_metrics=transfer_metrics,
     ),

@@ -34,15 +34,15 @@ def settings() -> OrderInvoiceSettings:
 def invoicing() -> OrderInvoicing:
     """The order workflow with its Billomat client, workflow table and notifier."""
     from autopilot.billomat_access import billomat_client
-    from autopilot.notifications import AccountingNotifier
-    from autopilot.workflow_state import WorkflowStore
+    from autopilot.notifications import accounting_notifier_for
+    from autopilot.workflow_state import workflow_store_for
 
     from .invoicing import OrderInvoicing
 
     return OrderInvoicing(
         billomat_client(),
-        WorkflowStore(settings().workflow_table),
-        AccountingNotifier(settings().notifications_topic_arn),
+        workflow_store_for(settings().workflow_table),
+        accounting_notifier_for(settings().notifications_topic_arn),
         settings(),
     )
 
@@ -71,7 +71,6 @@ worker = SqsWorker(
         idempotency_table=lambda: settings().idempotency_table,
         idempotency_key="[source, shop, order_id, is_paid]",
         payload=lambda message: message.order.model_dump(mode="json"),
-        correlation_id=lambda message: message.order.reference,
         idempotency_name="order_invoice.app.invoice_order_once.<locals>.invoice_order",
         outcome_metrics=order_metrics,
     ),

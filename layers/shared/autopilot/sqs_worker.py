@@ -42,6 +42,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Json
 
 from autopilot.delayed_retry import DelayedRetry
+from autopilot.messages import Message
 from autopilot.observability import function_logger, route_domain_logs
 
 IDEMPOTENCY_DAYS = 7
@@ -76,7 +77,7 @@ class Workflow[M]:
 
 
 @dataclass(frozen=True)
-class WorkerConfig[M]:
+class WorkerConfig[M: Message]:
     """What tells one SQS worker from another."""
 
     service: str
@@ -92,15 +93,13 @@ class WorkerConfig[M]:
     """JMESPath over :attr:`payload`'s result: which messages are the same work."""
     payload: Callable[[M], dict[str, Any]]
     """The JSON the idempotency key is taken from (the order, the transaction)."""
-    correlation_id: Callable[[M], str]
-    """The business reference logs and retries name a message by."""
     idempotency_name: str
     """Names the idempotency records; kept stable across releases (see ``_idempotent``)."""
     outcome_metrics: Callable[[Mapping[str, Any]], Mapping[str, float]]
     """Counters to emit for one outcome."""
 
 
-class SqsWorker[M]:
+class SqsWorker[M: Message]:
     """One SQS worker (see the module docstring); ``lambda_handler`` is its entry point."""
 
     def __init__(self, config: WorkerConfig[M], new_workflow: Callable[[], Workflow[M]]) -> None:
@@ -173,7 +172,7 @@ class SqsWorker[M]:
     def handle_record(self, record: QueueRecord[M]) -> dict[str, Any]:
         """One message → its workflow outcome; raises to fail the record."""
         message = record.body
-        reference = self.config.correlation_id(message)
+        reference = message.correlation_id
         self.logger.set_correlation_id(reference)
         run, _config = self._idempotent
         try:
@@ -181,8 +180,7 @@ class SqsWorker[M]:
         except Exception as error:
             # Rate limit, Billomat outage, busy elsewhere: back on the queue with a delay (past
             # the retry horizon this raises and the record fails).
-            body = message.as_body()  # type: ignore[attr-defined]
-            if self.delayed_retry.retry_later(body, error, reference) is not None:
+            if self.delayed_retry.retry_later(message.as_body(), error, reference) is not None:
                 return {"reference": reference, "status": "delayed"}
             raise  # anything else: SQS retries the record; after its receives, the DLQ
         self.workflow.note_outcome(outcome)
