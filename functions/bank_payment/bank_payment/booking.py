@@ -282,23 +282,23 @@ class KnownPayers:
 # -------------------------------------------------------------------------------------------
 
 
-def _plan(decision: Decision) -> dict[str, Any]:
-    """The decision as stored in the checkpoint (plain values)."""
-    return {
-        "rule": decision.rule.value,
-        "bookings": [
-            {
-                "invoice_id": booking.invoice_id,
-                "invoice_number": booking.invoice_number,
-                "amount": str(booking.amount),
-                "mark_paid": booking.mark_paid,
-            }
+def _plan(decision: Decision) -> Plan:
+    """The decision as stored in the checkpoint."""
+    return Plan(
+        rule=decision.rule.value,
+        bookings=[
+            PlannedBooking(
+                invoice_id=booking.invoice_id,
+                invoice_number=booking.invoice_number,
+                amount=booking.amount,
+                mark_paid=booking.mark_paid,
+            )
             for booking in decision.bookings
         ],
-        "reason": decision.reason.value if decision.reason else None,
-        "message": decision.message,
-        "candidates": [_candidate(invoice) for invoice in decision.candidates],
-    }
+        reason=decision.reason.value if decision.reason else None,
+        message=decision.message,
+        candidates=[_candidate(invoice) for invoice in decision.candidates],
+    )
 
 
 def _candidate(invoice: OpenInvoice) -> dict[str, Any]:
@@ -391,7 +391,7 @@ class BankPaymentBooking:
                 self.payer_rule,
                 finder=self.candidates.finder(),
             )
-            plan = Plan.model_validate(_plan(decision))
+            plan = _plan(decision)
             log.info("decided %s: %s", transaction.reference, decision.rule.value)
             state = self._save(
                 transaction,
