@@ -64,7 +64,7 @@ class Workload:
 
     name: str
     queue: SimulatedQueue
-    start_batch: Callable[[Any], Callable[[dict[str, Any]], None]]
+    start_batch: Callable[[Any], Callable[[Any], None]]
     """Given a container's Billomat client, a handler for one batch's records."""
     priority: Any
     """The ``RatePriority`` its containers' clients have."""
@@ -137,6 +137,7 @@ class Container:
 
     def invoke(self, batch: list[Delivery]) -> None:
         from autopilot.billomat_access import lambda_time_budget
+        from autopilot.messages import parse_message
 
         clock = self.threads.clock
         queue = self.workload.queue
@@ -150,10 +151,11 @@ class Container:
         handle = self.workload.start_batch(self.client)
         try:
             for delivery in batch:
+                message = parse_message(json.dumps(delivery.message))
                 try:
-                    handle(delivery.message)
+                    handle(message)
                 except Exception as error:
-                    reference = str(delivery.message.get("reference", ""))
+                    reference = message.correlation_id
                     if self.retry.retry_later(delivery.message, error, reference) is None:
                         if os.environ.get("BENCH_SHOW_ERRORS"):
                             print(f"  record failed: {error!r}", file=sys.stderr)
@@ -171,13 +173,12 @@ def order_workload(queue: SimulatedQueue, store: Any, notifier: Any) -> Workload
 
     from autopilot.billomat.rate_limit import RatePriority
     from autopilot.settings import OrderInvoiceSettings
-    from autopilot.shop_orders import ShopOrder
 
     settings = OrderInvoiceSettings.from_env()
 
-    def start_batch(client: Any) -> Callable[[dict[str, Any]], None]:
+    def start_batch(client: Any) -> Callable[[Any], None]:
         invoicing = OrderInvoicing(client, store, notifier, settings)
-        return lambda message: invoicing.run(ShopOrder.model_validate(message["order"])) and None
+        return lambda message: invoicing.run(message.order) and None
 
     return Workload("orders", queue, start_batch, priority=RatePriority.ORDERS)
 
@@ -186,14 +187,13 @@ def bank_workload(queue: SimulatedQueue, store: Any, notifier: Any) -> Workload:
     from bank_payment.booking import BankPaymentBooking
     from bank_payment.matching import PayerRule
 
-    from autopilot.bank_transactions import BankTransaction
     from autopilot.billomat.rate_limit import RatePriority
 
-    def start_batch(client: Any) -> Callable[[dict[str, Any]], None]:
+    def start_batch(client: Any) -> Callable[[Any], None]:
         booking = BankPaymentBooking(client, store, notifier, PayerRule.IBAN_OR_NAME)
 
-        def handle(message: dict[str, Any]) -> None:
-            outcome = booking.run(BankTransaction.model_validate(message["transaction"]))
+        def handle(message: Any) -> None:
+            outcome = booking.run(message.transaction)
             booking.note_outcome(outcome.as_dict())
 
         return handle
@@ -203,6 +203,8 @@ def bank_workload(queue: SimulatedQueue, store: Any, notifier: Any) -> Workload:
 
 def transfer_message(run: int, number: int, invoice_number: str) -> dict[str, Any]:
     """A booked credit paying ``invoice_number`` in full."""
+    from autopilot.messages import BankTransactionMessage
+
     transaction = {
         "schema": "bank-transaction/v1",
         "source": "bench",
@@ -216,7 +218,7 @@ def transfer_message(run: int, number: int, invoice_number: str) -> dict[str, An
         "counterparty": {"name": f"Kunde {run}-{number}"},
         "remittance_information": f"Rechnung {invoice_number}",
     }
-    return {"kind": "bank_transaction", "transaction": transaction}
+    return BankTransactionMessage.model_validate({"transaction": transaction}).as_body()
 
 
 def seed_invoices(sandbox: Any, run: int, count: int) -> dict[str, int]:

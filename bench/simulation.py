@@ -197,13 +197,9 @@ class LatencyTransport(httpx.BaseTransport):
 
 def order_message(number: int, customer: int) -> dict[str, Any]:
     """A paid Shopify order (the discount sample with its own id and customer)."""
-    try:  # the Shopify payload model lives with the intake that receives it
-        from webhooks.shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
-    except ImportError:  # before it moved there
-        from autopilot.shop_orders import (  # type: ignore[attr-defined,no-redef]
-            ShopifyOrderPayload,
-            shop_order_from_shopify,
-        )
+    from webhooks.shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
+
+    from autopilot.messages import ShopOrderMessage
 
     body = copy.deepcopy(json.loads(SAMPLE.read_text("utf-8"))["body"])
     body["id"] = 5_000_000 + number
@@ -211,7 +207,7 @@ def order_message(number: int, customer: int) -> dict[str, Any]:
     body["customer"]["id"] = 9_000_000 + customer
     body["email"] = body["customer"]["email"] = f"kunde{customer}@example.de"
     order = shop_order_from_shopify(ShopifyOrderPayload.model_validate(body), "bench.myshopify.com")
-    return {"kind": "shop_order", "topic": "orders/paid", "order": order.model_dump(mode="json")}
+    return ShopOrderMessage(topic="orders/paid", order=order).as_body()
 
 
 def order_reference(number: int) -> str:
