@@ -275,23 +275,23 @@ class IntakeProbe:
 
     def _queued_message_problems(self, route: str) -> list[str]:
         """A queued message must be one the worker can take: parse it like the worker does."""
-        from autopilot.bank_transactions import BankTransaction
-        from autopilot.shop_orders import ShopOrder, checked_total
+        from autopilot.messages import ShopOrderMessage, parse_message
+        from autopilot.shop_orders import checked_total
 
         queue = "bank" if "/bank/" in route or "/qonto/" in route else "orders"
+        kind = "bank_transaction" if queue == "bank" else "shop_order"
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
         ).get("Messages", [])
         problems = []
         for message in messages:
-            body = json.loads(message["Body"])
             try:
-                if queue == "bank":
-                    BankTransaction.model_validate(body["transaction"]).reference.encode("utf-8")
-                else:
-                    order = ShopOrder.model_validate(body["order"])
-                    checked_total(order, "total")
-                    order.model_dump_json().encode("utf-8")
+                parsed = parse_message(message["Body"])
+                if parsed.kind != kind:
+                    raise ValueError(f"a {parsed.kind} message on the {queue} queue")
+                if isinstance(parsed, ShopOrderMessage):
+                    checked_total(parsed.order, "total")
+                parsed.model_dump_json().encode("utf-8")
             except (ValueError, UnicodeError) as exc:
                 problems.append(f"queued a message the worker cannot take: {exc}"[:300])
         return problems
