@@ -12,6 +12,7 @@ upgrade). Neither is the intake's business.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -79,6 +80,4 @@ def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessag
 
 def message_body(message: Message) -> str:
     """The compact JSON a message is queued as."""
-    import json
-
     return json.dumps(message.as_body(), separators=(",", ":"))
