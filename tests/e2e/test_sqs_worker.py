@@ -60,7 +60,7 @@ def worker(stack: Stack, billomat: Billomat) -> SqsWorker[ShopOrderMessage]:
         WorkerConfig(
             service="test_worker",
             metric_prefix="tests",
-            message_model=ShopOrderMessage,
+            message_model=lambda: ShopOrderMessage,
             queue_url=lambda: stack.aws.queue_urls["orders"],
             idempotency_table=lambda: stack.environment["IDEMPOTENCY_TABLE"],
             idempotency_key="[source, shop, order_id]",

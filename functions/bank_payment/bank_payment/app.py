@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from autopilot.messages import BankTransactionMessage
 from autopilot.notifications import accounting_notifier_for
 from autopilot.observability import route_domain_logs
 from autopilot.sqs_worker import SqsWorker, WorkerConfig, Workflow
 from autopilot.workflow_state import workflow_store_for
 
 if TYPE_CHECKING:
+    from autopilot.messages import BankTransactionMessage
     from autopilot.notifications import AccountingNotifier
 
     from .booking import BankPaymentBooking
@@ -65,7 +65,14 @@ def notifier() -> AccountingNotifier:
     return accounting_notifier_for(settings().notifications_topic_arn)
 
 
-class BookTransfers(Workflow[BankTransactionMessage]):
+def bank_transaction_message() -> type[BankTransactionMessage]:
+    """The bank queue's message model (imported on the first batch)."""
+    from autopilot.messages import BankTransactionMessage
+
+    return BankTransactionMessage
+
+
+class BookTransfers(Workflow["BankTransactionMessage"]):
     """One batch of bank transactions → payments or review items, then one notice."""
 
     def __init__(self) -> None:
@@ -99,7 +106,7 @@ worker = SqsWorker(
     WorkerConfig(
         service="bank_payment",
         metric_prefix="bank_transactions",
-        message_model=BankTransactionMessage,
+        message_model=bank_transaction_message,
         queue_url=lambda: settings().bank_queue_url,
         idempotency_table=lambda: settings().idempotency_table,
         idempotency_key="[source, transaction_id]",

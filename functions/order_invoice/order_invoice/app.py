@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from autopilot.messages import ShopOrderMessage
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.sqs_worker import SqsWorker, WorkerConfig, Workflow
 
 if TYPE_CHECKING:
+    from autopilot.messages import ShopOrderMessage
+
     from .invoicing import OrderInvoicing
 
 # The workflow (Billomat client, pydantic models of documents) is imported on the first
@@ -47,7 +48,14 @@ def invoicing() -> OrderInvoicing:
     )
 
 
-class InvoiceOrders(Workflow[ShopOrderMessage]):
+def shop_order_message() -> type[ShopOrderMessage]:
+    """The orders queue's message model (imported on the first batch)."""
+    from autopilot.messages import ShopOrderMessage
+
+    return ShopOrderMessage
+
+
+class InvoiceOrders(Workflow["ShopOrderMessage"]):
     """One shop order → its invoice."""
 
     def handle(self, message: ShopOrderMessage) -> dict[str, Any]:
@@ -66,7 +74,7 @@ worker = SqsWorker(
     WorkerConfig(
         service="order_invoice",
         metric_prefix="orders",
-        message_model=ShopOrderMessage,
+        message_model=shop_order_message,
         queue_url=lambda: settings().orders_queue_url,
         idempotency_table=lambda: settings().idempotency_table,
         idempotency_key="[source, shop, order_id, is_paid]",

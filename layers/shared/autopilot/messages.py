@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from autopilot.bank_transactions import BankTransaction
 from autopilot.shop_orders import ShopOrder
@@ -81,3 +81,17 @@ def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessag
 def message_body(message: Message) -> str:
     """The compact JSON a message is queued as."""
     return json.dumps(message.as_body(), separators=(",", ":"))
+
+
+class QueueRecord[M](BaseModel):
+    """The part of an SQS record a worker reads: its id, receive count and typed body."""
+
+    messageId: str
+    body: Json[M]
+    attributes: dict[str, str] = {}
+
+    @property
+    def receive_count(self) -> int | None:
+        """How often SQS has delivered the message (``ApproximateReceiveCount``)."""
+        count = self.attributes.get("ApproximateReceiveCount")
+        return int(count) if count and count.isdigit() else None

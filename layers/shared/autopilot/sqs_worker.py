@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,27 +39,16 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Json
 
 from autopilot.delayed_retry import DelayedRetry
-from autopilot.messages import Message
 from autopilot.observability import function_logger, route_domain_logs
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from autopilot.messages import Message, QueueRecord
+
 IDEMPOTENCY_DAYS = 7
-
-
-class QueueRecord[M](BaseModel):
-    """The part of an SQS record a worker reads: its id, receive count and typed body."""
-
-    messageId: str
-    body: Json[M]
-    attributes: dict[str, str] = {}
-
-    @property
-    def receive_count(self) -> int | None:
-        """How often SQS has delivered the message (``ApproximateReceiveCount``)."""
-        count = self.attributes.get("ApproximateReceiveCount")
-        return int(count) if count and count.isdigit() else None
 
 
 class Workflow[M]:
@@ -84,8 +73,9 @@ class WorkerConfig[M: Message]:
     """Powertools service name, e.g. ``order_invoice``."""
     metric_prefix: str
     """Names the worker's counters: ``<prefix>_failed``, ``<prefix>_delayed``, …"""
-    message_model: type[M]
-    """The messages on this worker's queue (:mod:`autopilot.messages`)."""
+    message_model: Callable[[], type[M]]
+    """The messages on this worker's queue (:mod:`autopilot.messages`); imported on first use,
+    as the models of orders and transactions are a large part of a cold start."""
     queue_url: Callable[[], str]
     """The queue delayed copies go back on (from the worker's settings)."""
     idempotency_table: Callable[[], str]
@@ -113,7 +103,10 @@ class SqsWorker[M: Message]:
     @cached_property
     def processor(self) -> BatchProcessor:
         """Powertools' batch processor over the typed record model; counts every failure."""
-        return _CountingProcessor(self, QueueRecord[self.config.message_model])  # type: ignore[name-defined]
+        from autopilot.messages import QueueRecord
+
+        record_model: type[BaseModel] = QueueRecord[self.config.message_model()]  # type: ignore[misc,assignment]
+        return _CountingProcessor(self, record_model)
 
     @cached_property
     def delayed_retry(self) -> DelayedRetry:
