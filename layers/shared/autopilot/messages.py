@@ -67,13 +67,44 @@ class BankTransactionMessage(Message):
         return self.transaction.reference
 
 
-QueueMessage = Annotated[ShopOrderMessage | BankTransactionMessage, Field(discriminator="kind")]
+HUBSPOT_ID_LIMIT = 2**63 - 1
+"""HubSpot's portal, object and event ids are 64-bit integers."""
+
+
+class DealMessage(Message):
+    """A HubSpot deal whose stage changed (deals queue).
+
+    Only the deal is named: the worker reads its current state from the CRM, because
+    HubSpot's events arrive late and out of order. ``event_id`` and ``occurred_at`` are those
+    of the newest event of the delivery that named the deal (for logs and idempotency).
+    """
+
+    kind: Literal["hubspot_deal"] = "hubspot_deal"
+    portal_id: int = Field(ge=1, le=HUBSPOT_ID_LIMIT)
+    deal_id: int = Field(ge=1, le=HUBSPOT_ID_LIMIT)
+    event_id: int = Field(ge=0, le=HUBSPOT_ID_LIMIT)
+    occurred_at: int = Field(ge=0, le=HUBSPOT_ID_LIMIT)
+    """Epoch milliseconds of that event."""
+
+    @property
+    def correlation_id(self) -> str:
+        return deal_reference(self.portal_id, self.deal_id)
+
+
+def deal_reference(portal_id: int, deal_id: int) -> str:
+    """Our reference of one HubSpot deal (``hubspot:<portal>:deal:<id>``), kept in Billomat."""
+    return f"hubspot:{portal_id}:deal:{deal_id}"
+
+
+QueueMessage = Annotated[
+    ShopOrderMessage | BankTransactionMessage | DealMessage, Field(discriminator="kind")
+]
 """Any message on any of the stack's queues."""
 
 _ADAPTER: TypeAdapter[QueueMessage] = TypeAdapter(QueueMessage)
 
 
-def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessage:
+def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessage | DealMessage:
     """The message in a record body; raises ``pydantic.ValidationError`` for anything else."""
     return _ADAPTER.validate_json(body)
 
