@@ -2,9 +2,10 @@
 
 Order of lookup: our own record of the buyer (workflow table, no Billomat request), then
 Billomat by exact e-mail (Billomat's filter is a substring match, so the client compares
-exactly), else a new client carrying our reference in ``customfield``. A short claim in the
-workflow table makes two orders of the same new buyer that arrive together create one
-client: the second waits (its message is retried) until the first has recorded the result.
+exactly; for a company buyer also by exact name), else a new client carrying our reference
+in ``customfield``. A short claim in the workflow table makes two orders of the same new
+buyer that arrive together create one client: the second waits (its message is retried)
+until the first has recorded the result.
 
 Known limit: a buyer we created before whose e-mail changed since, and whose record in the
 workflow table is gone, gets a second client (never a second invoice).
@@ -34,6 +35,9 @@ class Buyer:
     email: str | None
     draft: ClientDraft
     """What to create when Billomat does not know the buyer yet."""
+    name: str | None = None
+    """When set, a client found by e-mail must also have exactly this name (a company: the
+    same contact person may buy for several companies)."""
 
     @property
     def record_key(self) -> str:
@@ -63,7 +67,7 @@ def find_or_create_client(
         if claim.item.get("result") is not None:
             return int(claim.item["result"])
         raise ClaimHeldElsewhere(f"client for {key} is being created by {claim.item.get('owner')}")
-    client = billomat.find_client_by_email(buyer.email) if buyer.email else None
+    client = billomat.find_client_by_email(buyer.email, buyer.name) if buyer.email else None
     if client is None:
         client = _create_client_once(billomat, store, buyer, earlier_claim=known is not None)
     store.update(key, BUYER_RECORD_SORT_KEY, {"result": client.id})

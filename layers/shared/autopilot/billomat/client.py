@@ -280,8 +280,9 @@ class BillomatClient:
         ]
         return _preferred_client(matches)
 
-    def find_client_by_email(self, email: str) -> Client | None:
-        """The client with exactly this e-mail address (case-insensitive, trimmed).
+    def find_client_by_email(self, email: str, name: str | None = None) -> Client | None:
+        """The client with exactly this e-mail address (case-insensitive, trimmed) and, when
+        ``name`` is given, exactly this name (case and spacing aside).
 
         Billomat's filter also returns ``amax@example.de`` for ``max@example.de``; those are
         dropped. With several exact matches, an active one with the lowest id wins.
@@ -291,6 +292,7 @@ class BillomatClient:
             client
             for client in self.iter_clients(email=wanted)
             if (client.email or "").strip().casefold() == wanted.casefold()
+            and (name is None or _same_name(client.name, name))
         ]
         return _preferred_client(matches)
 
@@ -953,6 +955,11 @@ def _search_text(value: str, field: str) -> str:
     if not wanted:
         raise ValueError(f"cannot search Billomat by an empty {field}")
     return wanted
+
+
+def _same_name(actual: str | None, wanted: str) -> bool:
+    """Names compared the way a person would: case and runs of spaces do not count."""
+    return " ".join((actual or "").split()).casefold() == " ".join(wanted.split()).casefold()
 
 
 def _preferred_client(matches: list[Client]) -> Client | None:
