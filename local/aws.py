@@ -100,6 +100,8 @@ class LocalAws:
             self.queue_arns[name] = arn
             self.dead_letter_queue_urls[name] = dlq_url
             self.environment[env_name] = url
+            # e.g. DEALS_DEAD_LETTER_QUEUE_URL: a worker that dead-letters a message itself
+            self.environment[env_name.replace("_QUEUE_URL", "_DEAD_LETTER_QUEUE_URL")] = dlq_url
 
         secrets = boto3.client("secretsmanager", region_name=REGION)
         self.environment["BILLOMAT_SECRET_ARN"] = secrets.create_secret(

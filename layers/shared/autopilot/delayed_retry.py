@@ -233,8 +233,8 @@ def classify(error: BaseException) -> tuple[RetryReason, float | None] | None:
     """Which delayed retry ``error`` calls for (reason, suggested delay), or None: raise it.
 
     Systemic Billomat errors (``is_systemic``: rate limit, 5xx/timeout/connection, refused
-    key) and work in progress elsewhere are delayed; everything else is a poison message or a
-    bug and goes through SQS's receives to the DLQ.
+    key), HubSpot's rate limit and outages, and work in progress elsewhere are delayed;
+    everything else is a poison message or a bug and goes through SQS's receives to the DLQ.
     """
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -246,8 +246,25 @@ def classify(error: BaseException) -> tuple[RetryReason, float | None] | None:
         return RetryReason.RATE_LIMITED, error.retry_after
     if isinstance(error, BillomatError) and is_systemic(error):
         return RetryReason.OUTAGE, None
+    hubspot = _hubspot_retry(error)
+    if hubspot is not None:
+        return hubspot
     if isinstance(error, ClaimHeldElsewhere | IdempotencyAlreadyInProgressError):
         return RetryReason.BUSY, BUSY_DELAY_SECONDS
+    return None
+
+
+def _hubspot_retry(error: BaseException) -> tuple[RetryReason, float | None] | None:
+    """HubSpot's rate limit waits for its ``Retry-After``; its outages back off like Billomat's.
+    (A refused token is not waited for: ``dead_letter_now``, see :mod:`autopilot.sqs_worker`.)"""
+    if type(error).__module__ != "autopilot.hubspot.errors":
+        return None  # not imported unless a HubSpot error is being handled
+    from autopilot.hubspot.errors import HubSpotRateLimited, HubSpotUnavailable
+
+    if isinstance(error, HubSpotRateLimited):
+        return RetryReason.RATE_LIMITED, error.retry_after
+    if isinstance(error, HubSpotUnavailable):
+        return RetryReason.OUTAGE, None
     return None
 
 

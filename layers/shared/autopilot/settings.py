@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -153,3 +154,71 @@ class RetrySettings(EnvironmentSettings):
 
     retry_horizon_hours: float = Field(default=72.0, gt=0, alias="RETRY_HORIZON_HOURS")
     """From a message's first delay: past it, the message fails and goes to the DLQ."""
+
+
+DEFAULT_OFFER_EMAIL_SUBJECT = "Ihr Angebot [Offer.offer_number]: {deal_name}"
+DEFAULT_OFFER_EMAIL_BODY = (
+    "Guten Tag,\n\n"
+    "vielen Dank für Ihr Interesse. Im Anhang finden Sie unser Angebot [Offer.offer_number] "
+    "zu {deal_name}.\n\n"
+    "Mit freundlichen Grüßen"
+)
+DEFAULT_DEAL_INVOICE_EMAIL_SUBJECT = "Ihre Rechnung [Invoice.invoice_number]: {deal_name}"
+DEFAULT_DEAL_INVOICE_EMAIL_BODY = (
+    "Guten Tag,\n\n"
+    "vielen Dank für Ihren Auftrag. Im Anhang finden Sie Ihre Rechnung "
+    "[Invoice.invoice_number] zu {deal_name}.\n\n"
+    "Mit freundlichen Grüßen"
+)
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+
+class DealInvoiceSettings(EnvironmentSettings):
+    """What the deal_invoice worker needs besides Billomat and HubSpot themselves."""
+
+    workflow_table: str = Field(alias="WORKFLOW_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    notifications_topic_arn: str = Field(alias="NOTIFICATIONS_TOPIC_ARN")
+    deals_queue_url: str = Field(alias="DEALS_QUEUE_URL")
+    deals_dead_letter_queue_url: str | None = Field(
+        default=None, alias="DEALS_DEAD_LETTER_QUEUE_URL"
+    )
+    """Where a deal goes at once when HubSpot refuses the token (no retry loop)."""
+    quote_stages: CommaList = Field(default=("contractsent",), alias="DEAL_QUOTE_STAGES")
+    """Stages (ids or labels, comma-separated) in which the deal gets its offer."""
+    tax_rate: Decimal = Field(default=Decimal(19), ge=0, le=100, alias="DEAL_TAX_RATE")
+    prices: Literal["net", "gross"] = Field(default="net", alias="DEAL_PRICES")
+    """Whether HubSpot's line-item prices are net (default) or include ``DEAL_TAX_RATE``."""
+    offer_number_property: str = Field(
+        default="billomat_offer_number", alias="HUBSPOT_OFFER_NUMBER_PROPERTY"
+    )
+    invoice_number_property: str = Field(
+        default="billomat_invoice_number", alias="HUBSPOT_INVOICE_NUMBER_PROPERTY"
+    )
+    link_property: str = Field(default="billomat_link", alias="HUBSPOT_LINK_PROPERTY")
+    """Deal properties written back (empty: not written); missing ones are skipped."""
+    pipelines_cache_seconds: float = Field(
+        default=3600, ge=0, alias="HUBSPOT_PIPELINES_CACHE_SECONDS"
+    )
+    offer_email_subject: str = Field(
+        default=DEFAULT_OFFER_EMAIL_SUBJECT, alias="OFFER_EMAIL_SUBJECT"
+    )
+    offer_email_body: str = Field(default=DEFAULT_OFFER_EMAIL_BODY, alias="OFFER_EMAIL_BODY")
+    invoice_email_subject: str = Field(
+        default=DEFAULT_DEAL_INVOICE_EMAIL_SUBJECT, alias="DEAL_INVOICE_EMAIL_SUBJECT"
+    )
+    invoice_email_body: str = Field(
+        default=DEFAULT_DEAL_INVOICE_EMAIL_BODY, alias="DEAL_INVOICE_EMAIL_BODY"
+    )
+    """Billomat placeholders (``[Offer.offer_number]``) work; ``{deal_name}`` is ours."""
+    accounting_cc: str | None = Field(default=None, alias="ACCOUNTING_CC_EMAIL")
+    offer_template_id: int | None = Field(default=None, alias="OFFER_TEMPLATE_ID")
+    invoice_template_id: int | None = Field(default=None, alias="INVOICE_TEMPLATE_ID")

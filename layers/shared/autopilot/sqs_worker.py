@@ -14,6 +14,10 @@ for every queue (orders, bank, and the deal, product and refund workers to come)
   the record back on its queue with a delay (:mod:`autopilot.delayed_retry`).
 - **One failure metric** (``<prefix>_failed``) and one log line per failed record, whatever
   failed: the parse, the workflow, or the wait past the retry horizon.
+- **Configuration errors go straight to the dead-letter queue**: an error whose class says
+  ``dead_letter_now`` (HubSpot refusing the token) would fail every retry the same way, so
+  with ``dead_letter_queue_url`` configured the message is moved to the DLQ at once (its
+  alarm fires) and counted as ``<prefix>_configuration_error``, instead of being retried.
 - **Dependencies**: ``new_workflow()`` is called once per batch. The workflow's heavy parts
   (Billomat client, stores) are built once per container by the worker's own cached
   factories; per-batch state (the bank's open invoices) lives in the workflow object.
@@ -87,6 +91,10 @@ class WorkerConfig[M: Message]:
     """Names the idempotency records; kept stable across releases (see ``_idempotent``)."""
     outcome_metrics: Callable[[Mapping[str, Any]], Mapping[str, float]]
     """Counters to emit for one outcome."""
+    dead_letter_queue_url: Callable[[], str | None] | None = None
+    """The queue's DLQ, for errors that must not be retried (``dead_letter_now``)."""
+    on_batch: Callable[[LambdaContext], None] | None = None
+    """Called at the start of every batch (e.g. to give another API client the time budget)."""
 
 
 class SqsWorker[M: Message]:
@@ -171,6 +179,8 @@ class SqsWorker[M: Message]:
         try:
             outcome = run(payload=self.config.payload(message), message=message)
         except Exception as error:
+            if getattr(error, "dead_letter_now", False) and self._dead_letter(message, error):
+                return {"reference": reference, "status": "dead_lettered"}
             # Rate limit, Billomat outage, busy elsewhere: back on the queue with a delay (past
             # the retry horizon this raises and the record fails).
             if self.delayed_retry.retry_later(message.as_body(), error, reference) is not None:
@@ -181,6 +191,30 @@ class SqsWorker[M: Message]:
         for name, value in self.config.outcome_metrics(outcome).items():
             self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         return outcome
+
+    def _dead_letter(self, message: M, error: BaseException) -> bool:
+        """Move ``message`` to the DLQ at once; False when no DLQ is configured (then retry)."""
+        url = self.config.dead_letter_queue_url() if self.config.dead_letter_queue_url else None
+        if not url:
+            return False
+        from autopilot.messages import message_body
+
+        self.delayed_retry.client.send_message(
+            QueueUrl=url,
+            MessageBody=message_body(message),
+            MessageAttributes={
+                "correlation_id": {"DataType": "String", "StringValue": message.correlation_id},
+                "error": {"DataType": "String", "StringValue": repr(error)[:1000]},
+            },
+        )
+        self.logger.error(
+            "configuration error: the message was moved to the dead-letter queue, not retried",
+            extra={"error": repr(error)},
+        )
+        self.metrics.add_metric(
+            name=f"{self.config.metric_prefix}_configuration_error", unit=MetricUnit.Count, value=1
+        )
+        return True
 
     def record_failed(self, record: Any, error: BaseException | None) -> None:
         """Log and count a failed record (parse error, workflow error, horizon exceeded)."""
@@ -212,6 +246,8 @@ class SqsWorker[M: Message]:
             route_domain_logs(self.logger)
             _run, config = self._idempotent
             billomat_client().time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
+            if self.config.on_batch is not None:
+                self.config.on_batch(context)
             config.register_lambda_context(context)
             self._workflow = self.new_workflow()
             try:
