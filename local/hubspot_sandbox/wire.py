@@ -61,7 +61,10 @@ def rate_limit_body() -> dict[str, Any]:
 
 def json_response(status: int, payload: Any, headers: dict[str, str]) -> HubSpotResponse:
     """A JSON answer (UTF-8, non-ASCII kept as is)."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    try:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from a hostile body: escape them instead
+        body = json.dumps(payload).encode("ascii")
     return HubSpotResponse(status, {**headers, "Content-Type": JSON_TYPE}, body)
 
 
@@ -85,6 +88,10 @@ def property_value(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise TypeError("not UTF-8 text (lone surrogate)") from None
         return value
     if isinstance(value, int):
         return str(value)
