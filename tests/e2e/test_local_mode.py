@@ -106,9 +106,9 @@ def test_embedded_sandbox_answers_billomat_api_calls(http: httpx.Client) -> None
 
 
 def test_webhook_route_without_a_workflow_answers_501(http: httpx.Client) -> None:
-    response = http.post("/webhooks/hubspot/deals", json=[{"eventId": 1}])
+    response = http.post("/webhooks/shopify/products", json={"id": 1})
     assert response.status_code == 501
-    assert response.json()["workflow"] == "deal_invoice"
+    assert response.json()["workflow"] == "article_sync"
 
 
 def test_unknown_routes_are_json_404(http: httpx.Client) -> None:

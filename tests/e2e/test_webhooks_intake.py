@@ -20,7 +20,6 @@ CONTRACT_PATHS = [
 UNBUILT_ROUTES = [
     ("/webhooks/shopify/products", "article_sync"),
     ("/webhooks/woocommerce/products", "article_sync"),
-    ("/webhooks/hubspot/deals", "deal_invoice"),
 ]
 
 

@@ -19,6 +19,7 @@ from autopilot.observability import route_domain_logs
 
 from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
+from .hubspot_routes import RequestTarget, hubspot_deals
 from .shop_order_routes import shopify_order, woocommerce_order
 
 logger = Logger(service="webhooks")
@@ -28,7 +29,6 @@ app = APIGatewayHttpResolver()
 PENDING_ROUTES: dict[str, str] = {
     "/webhooks/shopify/products": "article_sync",
     "/webhooks/woocommerce/products": "article_sync",
-    "/webhooks/hubspot/deals": "deal_invoice",
 }
 
 
@@ -73,6 +73,13 @@ def shopify_orders() -> Response[str]:
 def woocommerce_orders() -> Response[str]:
     """WooCommerce `order.created` / `order.updated`; the unsigned ping gets exactly 200."""
     return _delivery(woocommerce_order)
+
+
+@app.post("/webhooks/hubspot/deals")
+def hubspot_deal_events() -> Response[str]:
+    """HubSpot app webhooks (`X-HubSpot-Signature-v3` over method, URL, body, timestamp)."""
+    target = RequestTarget.from_http_api_event(app.current_event.raw_event)
+    return _delivery(lambda headers, body: hubspot_deals(headers, body, target))
 
 
 @app.post("/webhooks/bank/transactions")
