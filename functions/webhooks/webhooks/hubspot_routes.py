@@ -187,7 +187,7 @@ def _events(data: Any) -> list[HubSpotEvent]:
         if event.is_deal_change and event.objectId is None:
             problems.append({"field": f"[{index}].objectId", "message": "Field required"})
         events.append(event)
-    problems += _contradictions(events) if not problems else []
+    problems += _contradictions(events)
     if problems:
         raise RequestRejected(
             400,
@@ -243,28 +243,20 @@ def _queue(message: DealMessage) -> str:
 
 
 def _queue_all(messages: list[DealMessage]) -> list[str]:
-    """queued|duplicate per message, in parallel; a 503 when any could not be queued."""
-    outcomes: list[str | BaseException] = []
-    if len(messages) == 1:
-        try:
-            outcomes.append(_queue(messages[0]))
-        except RequestRejected as rejected:
-            outcomes.append(rejected)
-    else:
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_DEALS, len(messages))) as pool:
-            futures = [pool.submit(_queue, message) for message in messages]
-        outcomes = [future.exception() or future.result() for future in futures]
-    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    for failure in failures:
-        if not isinstance(failure, RequestRejected) or failure.status_code != 409:
-            raise failure  # the queue is unavailable (503) or AWS failed: HubSpot retries
-    if failures:  # another request is queueing one of these deals right now
+    """queued|duplicate per message, queued in parallel; a 503 when any could not be queued."""
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_DEALS, len(messages))) as pool:
+        futures = [pool.submit(_queue, message) for message in messages]
+    errors = [error for future in futures if (error := future.exception()) is not None]
+    for error in errors:
+        if not isinstance(error, RequestRejected) or error.status_code != 409:
+            raise error  # the queue is unavailable (503) or AWS failed: HubSpot retries
+    if errors:  # another request is queueing one of these deals right now
         raise RequestRejected(
             503,
             "delivery_in_progress",
             "a deal of this batch is being queued by another request; please retry",
         )
-    return [outcome for outcome in outcomes if isinstance(outcome, str)]
+    return [future.result() for future in futures]
 
 
 def hubspot_deals(headers: dict[str, str], body: bytes, target: RequestTarget) -> dict[str, Any]:
