@@ -140,3 +140,36 @@ def seed_open_invoices(sandbox: Any, spec: Mapping[str, Any]) -> Seeded:
                 },
             )
     return seeded
+
+
+def seed_demo_deal(hubspot: Any) -> list[str]:
+    """A HubSpot deal in the quote stage (``contractsent``) for the embedded HubSpot sandbox.
+
+    It is the deal the samples in events/hubspot/ name (the portal's first deal, 5001): their
+    replay makes its offer; `make run` then moves it to won and shows the invoice.
+    """
+    company = hubspot.add_company(
+        "Muster Digital GmbH",
+        address="Friedrichstraße 12",
+        zip="10117",
+        city="Berlin",
+        country="Deutschland",
+        domain="muster-digital.example",
+    )
+    contact = hubspot.add_contact("Erika", "Musterfrau", "erika@muster-digital.example")
+    items = [
+        hubspot.add_line_item("Konzeption", 2, "1200.00", sku="WEB-KONZ"),
+        hubspot.add_line_item(
+            "Umsetzung (Stunden)", 40, "95.00", sku="WEB-DEV", discount_percentage=10
+        ),
+        hubspot.add_line_item("Hosting (Monate)", 12, "29.90", sku="WEB-HOST"),
+    ]
+    deal = hubspot.add_deal(
+        "Website-Relaunch Muster Digital",
+        amount="6178.80",
+        stage="contractsent",
+        company=company,
+        contacts=[contact],
+        line_items=items,
+    )
+    return [f"HubSpot deal {deal} Website-Relaunch Muster Digital (stage contractsent)"]

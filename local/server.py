@@ -40,6 +40,7 @@ INTAKE_HANDLER = "webhooks.app:lambda_handler"
 QUEUE_WORKERS: dict[str, str] = {
     "orders": "order_invoice.app:lambda_handler",
     "bank": "bank_payment.app:lambda_handler",
+    "deals": "deal_invoice.app:lambda_handler",
 }
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
 SCHEDULES: dict[str, str | None] = {
@@ -103,6 +104,9 @@ class LocalSystem:
         self._worker: threading.Thread | None = None
         self._invoke_lock = threading.Lock()
         self.billomat_base_url = ""
+        self.hubspot: Any = None
+        self._hubspot_server: Any = None
+        self.hubspot_base_url = ""
         self.public_base_url = settings.public_base_url
         self.worker_errors: list[str] = []
 
@@ -131,6 +135,7 @@ class LocalSystem:
                     print(f"demo data: {line}", flush=True)
             self.billomat_base_url = self._sandbox_server.base_url
 
+        self._start_hubspot()
         secrets = self.settings.webhook_secrets
         environment = self.aws.create(
             billomat_secret={"api_key": api_key, "app_id": "", "app_secret": ""},
@@ -149,8 +154,7 @@ class LocalSystem:
                 "POWERTOOLS_METRICS_NAMESPACE": "BillomatAutopilotLocal",
             }
         )
-        if self.settings.hubspot_base_url:
-            environment["HUBSPOT_BASE_URL"] = self.settings.hubspot_base_url
+        environment["HUBSPOT_BASE_URL"] = self.hubspot_base_url
         os.environ.update(environment)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # what the functions log, as JSON
         self.intake = load_handler(INTAKE_HANDLER)
@@ -158,13 +162,31 @@ class LocalSystem:
         self._worker = threading.Thread(target=self._drain_queues, name="queue-worker", daemon=True)
         self._worker.start()
 
+    def _start_hubspot(self) -> None:
+        """The embedded HubSpot sandbox on a local port, unless HUBSPOT_BASE_URL names another."""
+        if self.settings.hubspot_base_url:
+            self.hubspot_base_url = self.settings.hubspot_base_url
+            return
+        from local.hubspot_sandbox import HubSpotSandbox
+
+        self.hubspot = HubSpotSandbox(access_token=self.settings.hubspot_access_token)
+        self._hubspot_server = self.hubspot.serve(host="127.0.0.1", port=0)
+        if os.environ.get("LOCAL_DEMO_DATA") == "1":
+            from local.demo_data import seed_demo_deal
+
+            for line in seed_demo_deal(self.hubspot):
+                print(f"demo data: {line}", flush=True)
+        self.hubspot_base_url = self._hubspot_server.base_url
+
     def stop(self) -> None:
-        """Stop the worker, the sandbox server and moto."""
+        """Stop the worker, the sandbox servers and moto."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout=5)
         if self._sandbox_server is not None:
             self._sandbox_server.stop()
+        if self._hubspot_server is not None:
+            self._hubspot_server.stop()
         if self._mock is not None:
             self._mock.stop()
 
@@ -219,6 +241,8 @@ class LocalSystem:
                     "status": "ok",
                     "billomat_base_url": self.billomat_base_url,
                     "embedded_billomat_sandbox": self.sandbox is not None,
+                    "hubspot_base_url": self.hubspot_base_url,
+                    "embedded_hubspot_sandbox": self.hubspot is not None,
                     "public_base_url": self.public_base_url,
                     "report_dir": self.settings.report_dir,
                     "queues": self.aws.queue_depths(),
@@ -235,6 +259,8 @@ class LocalSystem:
             return HttpResult.json(
                 200, {"records": self.sandbox.snapshot(), "emails": self.sandbox.sent_emails}
             )
+        if path.startswith("/local/hubspot"):
+            return self._hubspot_route(method, path, body)
         if path.startswith("/local/schedules/") and method == "POST":
             return self._run_schedule(path.removeprefix("/local/schedules/"), body)
         if path == "/local/imports/camt053" and method == "POST":
@@ -256,6 +282,44 @@ class LocalSystem:
         if path == "/local/review" and method == "GET":
             return self._invoke_plain(REVIEW_LIST, {})
         return HttpResult.json(404, {"error": "not_found", "message": f"No route {method} {path}."})
+
+    def _hubspot_route(self, method: str, path: str, body: bytes) -> HttpResult:
+        """``GET /local/hubspot``: the sandbox's records; ``POST /local/hubspot/deals/{id}/stage``
+        with ``{"stage": "closedwon"}``: move the deal as a user would and deliver HubSpot's
+        signed webhook for it to the intake (the answer holds both)."""
+        if self.hubspot is None:
+            return HttpResult.json(
+                404, {"error": "not_found", "message": "HubSpot is external (HUBSPOT_BASE_URL)."}
+            )
+        if path == "/local/hubspot" and method == "GET":
+            return HttpResult.json(200, self.hubspot.snapshot())
+        parts = path.strip("/").split("/")
+        if method != "POST" or len(parts) != 5 or parts[2] != "deals" or parts[4] != "stage":
+            return HttpResult.json(
+                404, {"error": "not_found", "message": f"No route {method} {path}."}
+            )
+        try:
+            request = json.loads(body or b"{}")
+            stage = str(request["stage"])
+            event = self.hubspot.move_deal(parts[3], stage)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            return HttpResult.json(400, {"error": "invalid_request", "message": str(exc)})
+        from local.sample_events import signed_headers
+
+        route = "/webhooks/hubspot/deals"
+        raw = json.dumps([event], separators=(",", ":")).encode()
+        headers = signed_headers(
+            "hubspot_v3",
+            route,
+            {"Content-Type": "application/json"},
+            raw,
+            self.settings.webhook_secrets,
+            self.public_base_url,
+            int(time.time()),
+        )
+        answer = self._invoke_intake("POST", route, "", headers, raw)
+        intake = json.loads(answer.body or b"{}")
+        return HttpResult.json(200, {"event": event, "intake": {"status": answer.status, **intake}})
 
     def _invoke_intake(
         self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
