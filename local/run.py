@@ -231,6 +231,57 @@ def print_billomat_summary(http: httpx.Client) -> None:
         )
 
 
+def print_offers(http: httpx.Client) -> None:
+    """The offers in the sandbox (made from HubSpot deals)."""
+    records: dict[str, list[dict[str, Any]]] = http.get("/local/billomat").json()["records"]
+    offers = records.get("offers", [])
+    print(f"  offers ({len(offers)}):")
+    for offer in offers:
+        print(
+            f"    {offer.get('offer_number') or '(draft)'!s:<8} net {offer.get('total_net')!s:>9} "
+            f"gross {offer.get('total_gross')!s:>9} {offer.get('currency_code', '')} "
+            f"{offer.get('status')!s:<8} {offer.get('label') or ''}  [{offer.get('customfield')}]"
+        )
+    for invoice in records.get("invoices", []):
+        if invoice.get("offer_id"):
+            print(
+                f"    → invoice {invoice.get('invoice_number') or '(draft)'} from offer "
+                f"{invoice['offer_id']}: gross {invoice.get('total_gross')} "
+                f"{invoice.get('status')}"
+            )
+
+
+def hubspot_deal_demo(http: httpx.Client) -> None:
+    """The demo deal's replayed quote-stage event made its offer; now it is won."""
+    portal = http.get("/local/hubspot").json()
+    if not portal.get("deals"):
+        print("  no HubSpot deal in the sandbox")
+        return
+    deal = portal["deals"][0]
+    name = deal["properties"].get("dealname")
+    print(f"  deal {deal['id']} {name!r} in stage {deal['properties'].get('dealstage')}:")
+    print_offers(http)
+    moved = http.post(f"/local/hubspot/deals/{deal['id']}/stage", json={"stage": "closedwon"})
+    intake = moved.json().get("intake", {})
+    print(f"  moved to closedwon in HubSpot → webhook answered {json.dumps(intake)[:150]}")
+    wait_for_drained_queues(http)
+    print_offers(http)
+    portal = http.get("/local/hubspot").json()
+    written = {
+        key: value
+        for key, value in portal["deals"][0]["properties"].items()
+        if key.startswith("billomat_") and value
+    }
+    print(f"  written back to the deal: {json.dumps(written, ensure_ascii=False)}")
+    mails = [
+        m
+        for m in http.get("/local/billomat").json()["emails"]
+        if m["document_type"] in ("offer", "invoice")
+    ]
+    for mail in mails:
+        print(f"  e-mail: {mail['document_type']} to {', '.join(mail['to'])}  {mail['subject']}")
+
+
 # The sample orders are from January 2025: report that month.
 REPORT_NOW = "2025-02-01T08:00:00+01:00"
 
@@ -264,10 +315,11 @@ def run_schedules(http: httpx.Client) -> None:
 def main() -> int:
     """The `make run` walk-through."""
     port = free_port()
-    print("1. starting local mode (moto + embedded Billomat sandbox)")
+    print("1. starting local mode (moto + embedded Billomat and HubSpot sandboxes)")
     with local_mode(port) as base, httpx.Client(base_url=base, timeout=30) as http:
         health = http.get("/local/health").json()
         print(f"   Billomat sandbox at {health['billomat_base_url']}")
+        print(f"   HubSpot sandbox at {health['hubspot_base_url']}")
         print("2. replaying events/ (signed like the real senders)")
         replay_events(http, health["public_base_url"])
         print("   camt.053 statement events/camt053/statement-sample.xml → /local/imports/camt053")
@@ -281,13 +333,15 @@ def main() -> int:
                 print(f"   {name}: {depth['visible']} waiting, {depth['in_flight']} in flight")
         workers = ", ".join(health["queue_workers"]) or "none built yet"
         print(f"   queue workers: {workers}")
-        print("4. Billomat client against the sandbox (smoke check, no workflow involved)")
+        print("4. a HubSpot deal: quote → won")
+        hubspot_deal_demo(http)
+        print("5. Billomat client against the sandbox (smoke check, no workflow involved)")
         client_smoke_check(health["billomat_base_url"])
-        print("5. scheduled functions, run now")
+        print("6. scheduled functions, run now")
         run_schedules(http)
-        print("6. what is in Billomat now")
+        print("7. what is in Billomat now")
         print_billomat_summary(http)
-        print("7. stopping")
+        print("8. stopping")
     return 0
 
 
