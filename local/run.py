@@ -273,12 +273,14 @@ def hubspot_deal_demo(http: httpx.Client) -> None:
         if key.startswith("billomat_") and value
     }
     print(f"  written back to the deal: {json.dumps(written, ensure_ascii=False)}")
-    mails = [
-        m
-        for m in http.get("/local/billomat").json()["emails"]
-        if m["document_type"] in ("offer", "invoice")
-    ]
-    for mail in mails:
+    state = http.get("/local/billomat").json()
+    records = state["records"]
+    deal_documents = {("offer", o["id"]) for o in records.get("offers", [])} | {
+        ("invoice", i["id"]) for i in records.get("invoices", []) if i.get("offer_id")
+    }
+    for mail in state["emails"]:
+        if (mail["document_type"], mail["document_id"]) not in deal_documents:
+            continue
         print(f"  e-mail: {mail['document_type']} to {', '.join(mail['to'])}  {mail['subject']}")
 
 
