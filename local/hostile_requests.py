@@ -53,9 +53,7 @@ OTHER_HEADERS = (
     "X-Shopify-Shop-Domain", "X-Shopify-Topic", "X-Shopify-Event-Id", "X-WC-Webhook-Source",
     "X-WC-Webhook-Topic", "Content-Type",
 )  # fmt: skip
-UNBUILT_ROUTES = (
-    "/webhooks/shopify/products", "/webhooks/woocommerce/products", "/webhooks/hubspot/deals",
-)  # fmt: skip
+UNBUILT_ROUTES = ("/webhooks/shopify/products", "/webhooks/woocommerce/products")
 ACCEPTABLE_STATUSES = frozenset({200, 400, 401, 409, 413, 501})
 
 
@@ -278,8 +276,12 @@ class IntakeProbe:
         from autopilot.messages import ShopOrderMessage, parse_message
         from autopilot.shop_orders import checked_total
 
-        queue = "bank" if "/bank/" in route or "/qonto/" in route else "orders"
-        kind = "bank_transaction" if queue == "bank" else "shop_order"
+        if "/bank/" in route or "/qonto/" in route:
+            queue, kind = "bank", "bank_transaction"
+        elif "/hubspot/" in route:
+            queue, kind = "deals", "hubspot_deal"
+        else:
+            queue, kind = "orders", "shop_order"
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
         ).get("Messages", [])
