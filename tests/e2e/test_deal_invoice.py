@@ -492,3 +492,16 @@ def test_a_wrong_signature_is_refused_and_nothing_is_queued(
     status, _ = post_events([hubspot.sandbox.deal_event(deal_id)], secret="not-the-secret")
     assert status == 401
     assert receive(stack) == []
+
+
+def test_a_deal_deleted_since_its_event_is_acknowledged_and_bills_nothing(
+    stack: Stack, billomat: Billomat, hubspot: HubSpot
+) -> None:
+    from autopilot.messages import DealMessage, message_body
+
+    message = DealMessage(portal_id=4711000, deal_id=999_999, event_id=1, occurred_at=0)
+    sqs = boto3.client("sqs", region_name=REGION)
+    sqs.send_message(QueueUrl=stack.aws.queue_urls["deals"], MessageBody=message_body(message))
+    assert run_worker(stack)["batchItemFailures"] == []
+    assert receive(stack) == []
+    assert records(billomat, "offers") == []

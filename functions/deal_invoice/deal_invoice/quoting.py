@@ -49,7 +49,7 @@ from autopilot.business_time import berlin_today
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.client_matching import find_or_create_client
 from autopilot.email_once import EmailStep, send_email_once
-from autopilot.hubspot import Company, Contact, Deal, HubSpotClient
+from autopilot.hubspot import Company, Contact, Deal, HubSpotClient, HubSpotNotFound
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import DealInvoiceSettings
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
@@ -179,7 +179,14 @@ class DealQuoting:
         """Bring the deal to what its current stage asks for (safe to call again any time)."""
         reference = message.correlation_id
         with self._deal_lock(reference, owner=f"event:{message.event_id}"):
-            deal = self.hubspot.get_deal(message.deal_id, extra_properties=self._writeback_names())
+            try:
+                deal = self.hubspot.get_deal(
+                    message.deal_id, extra_properties=self._writeback_names()
+                )
+            except HubSpotNotFound:
+                # Deleted (or merged into another deal) since the event: nothing to quote.
+                log.warning("deal %s ignored: it no longer exists in HubSpot", reference)
+                return DealOutcome(reference, "ignored", note="the deal no longer exists")
             stage = self.pipelines.stage(deal.pipeline, deal.stage)
             if stage is None:
                 note = f"stage {deal.stage!r} is in no pipeline of the portal"
