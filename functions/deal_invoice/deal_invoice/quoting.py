@@ -27,7 +27,6 @@ kept in the checkpoint for the e-mails). The pipelines are cached (``PipelineCac
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from autopilot.hubspot import Company, Contact, Deal, HubSpotClient, HubSpotNotF
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import DealInvoiceSettings
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
-from autopilot.write_once import WriteOutcome, write_once
+from autopilot.write_once import create_once
 
 from .buyers import deal_buyer
 from .positions import DealNotQuotable, DealPosition, DealPrices, PricedDeal, deal_positions
@@ -336,22 +335,14 @@ class DealQuoting:
             items=[_offer_item(position) for position in priced.positions],
         )
 
-        def find() -> Offer | None:
-            found = self.billomat.find_offers_by_customfield(context.reference)
-            return found[0] if found else None
-
-        written = write_once(
-            started=state.offer_create_started is not None,
-            mark=lambda started: checkpoint.save(
-                offer_create_started=int(time.time()) if started else None
-            ),
-            write=lambda: self.billomat.create_offer(draft),
-            find=find,
+        offer = create_once(
+            checkpoint,
+            "offer_create_started",
+            state.offer_create_started,
+            create=lambda: self.billomat.create_offer(draft),
+            find=lambda: self.billomat.find_offers_by_customfield(context.reference),
+            what=f"offer of {context.reference}",
         )
-        offer = written.value
-        assert offer is not None
-        if written.outcome is WriteOutcome.FOUND:
-            log.info("found offer %s created by an earlier attempt", offer.id)
         total = _total(offer, priced.prices)
         state = checkpoint.save(offer_id=offer.id, offer_total=total)
         if total != priced.expected_total:
@@ -409,22 +400,14 @@ class DealQuoting:
             items=items,
         )
 
-        def find() -> Invoice | None:
-            found = self.billomat.find_invoices_by_customfield(context.reference)
-            return found[0] if found else None
-
-        written = write_once(
-            started=state.invoice_create_started is not None,
-            mark=lambda started: checkpoint.save(
-                invoice_create_started=int(time.time()) if started else None
-            ),
-            write=lambda: self.billomat.create_invoice(draft),
-            find=find,
+        invoice = create_once(
+            checkpoint,
+            "invoice_create_started",
+            state.invoice_create_started,
+            create=lambda: self.billomat.create_invoice(draft),
+            find=lambda: self.billomat.find_invoices_by_customfield(context.reference),
+            what=f"invoice of {context.reference}",
         )
-        invoice = written.value
-        assert invoice is not None
-        if written.outcome is WriteOutcome.FOUND:
-            log.info("found invoice %s created by an earlier attempt", invoice.id)
         state = checkpoint.save(invoice_id=invoice.id)
         total = _total(invoice, prices)
         if state.offer_total is not None and total != state.offer_total:

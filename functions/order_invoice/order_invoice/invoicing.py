@@ -32,7 +32,6 @@ from typing import Any
 from autopilot.billomat import (
     BillomatClient,
     ClientDraft,
-    Invoice,
     InvoiceDraft,
     InvoiceItemDraft,
     NetGross,
@@ -46,7 +45,7 @@ from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.shop_orders import ShopOrder
 from autopilot.workflow_state import WorkflowStore
-from autopilot.write_once import WriteOutcome, write_once
+from autopilot.write_once import create_once
 
 from .pricing import PricedInvoice, invoice_positions
 
@@ -207,24 +206,16 @@ class OrderInvoicing:
         client_id = state.client_id
         assert client_id is not None
 
-        def find() -> Invoice | None:
-            found = self.billomat.find_invoices_by_customfield(order.reference)
-            return found[0] if found else None
-
-        written = write_once(
-            started=state.create_started is not None,
-            mark=lambda started: checkpoint.save(
-                create_started=int(time.time()) if started else None
-            ),
-            write=lambda: self.billomat.create_invoice(
+        invoice = create_once(
+            checkpoint,
+            "create_started",
+            state.create_started,
+            create=lambda: self.billomat.create_invoice(
                 invoice_draft(order, client_id, priced, self.settings.invoice_template_id)
             ),
-            find=find,
+            find=lambda: self.billomat.find_invoices_by_customfield(order.reference),
+            what=f"invoice of {order.reference}",
         )
-        invoice = written.value
-        assert invoice is not None
-        if written.outcome is WriteOutcome.FOUND:
-            log.info("found invoice %s created by an earlier attempt", invoice.id)
         state = checkpoint.save(invoice_id=invoice.id, total_gross=invoice.total_gross)
         if invoice.total_gross != order.total:
             reason = (

@@ -22,11 +22,17 @@ holds it never reaches this step. Checkpoints are typed models (:mod:`autopilot.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from autopilot.billomat import BillomatError, certainly_not_executed
+from autopilot.checkpoints import CheckpointRecord
+
+log = logging.getLogger("autopilot.write_once")
 
 
 class WriteOutcome(StrEnum):
@@ -87,3 +93,33 @@ def write_once[R](
     """
     earlier = find_earlier_write(started, find)
     return earlier if earlier is not None else write_marked(mark, write)
+
+
+def create_once[R](
+    checkpoint: CheckpointRecord[Any],
+    started_field: str,
+    started_at: int | None,
+    *,
+    create: Callable[[], R],
+    find: Callable[[], list[R]],
+    what: str,
+) -> R:
+    """Create a Billomat document at most once, its mark kept in a checkpoint field.
+
+    ``started_field`` holds the epoch second the create was sent (``started_at`` is its stored
+    value; None: never sent); ``find`` lists the documents carrying our reference, oldest
+    first — an earlier attempt's document is adopted instead of creating another.
+    """
+    written = write_once(
+        started=started_at is not None,
+        mark=lambda started: checkpoint.save(
+            **{started_field: int(time.time()) if started else None}
+        ),
+        write=create,
+        find=lambda: next(iter(find()), None),
+    )
+    document = written.value
+    assert document is not None  # a look-up is always given, so never UNKNOWN
+    if written.outcome is WriteOutcome.FOUND:
+        log.info("found the %s created by an earlier attempt", what)
+    return document
