@@ -42,7 +42,6 @@ from autopilot.billomat import (
     Offer,
     OfferDraft,
     OfferItemDraft,
-    OfferStatus,
 )
 from autopilot.business_time import berlin_today
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
@@ -332,7 +331,7 @@ class DealQuoting:
             currency_code=context.deal.currency or None,
             net_gross=NetGross(priced.prices.value.upper()),
             customfield=context.reference,
-            items=[_offer_item(position) for position in priced.positions],
+            items=[_item(OfferItemDraft, position) for position in priced.positions],
         )
 
         offer = create_once(
@@ -371,7 +370,7 @@ class DealQuoting:
         assert client_id is not None
         prices = DealPrices(self.settings.prices)
         if context.priced is not None:  # the offer was made in this run: same positions
-            items = [_invoice_item(position) for position in context.priced.positions]
+            items = [_item(InvoiceItemDraft, p) for p in context.priced.positions]
         else:
             items = [
                 InvoiceItemDraft(
@@ -581,19 +580,9 @@ class DealQuoting:
             self.store.delete(pk, LOCK_SORT_KEY)
 
 
-def _offer_item(position: DealPosition) -> OfferItemDraft:
-    return OfferItemDraft(
-        title=position.title,
-        quantity=position.quantity,
-        unit_price=position.unit_price,
-        tax_rate=position.tax_rate,
-        reduction=position.reduction,
-        description=position.description,
-    )
-
-
-def _invoice_item(position: DealPosition) -> InvoiceItemDraft:
-    return InvoiceItemDraft(
+def _item[D: (OfferItemDraft, InvoiceItemDraft)](draft: type[D], position: DealPosition) -> D:
+    """One position as an offer or invoice item (the same fields on both documents)."""
+    return draft(
         title=position.title,
         quantity=position.quantity,
         unit_price=position.unit_price,
@@ -605,6 +594,3 @@ def _invoice_item(position: DealPosition) -> InvoiceItemDraft:
 
 def _total(document: Offer | Invoice, prices: DealPrices) -> Decimal:
     return document.total_gross if prices is DealPrices.GROSS else document.total_net
-
-
-__all__ = ["DealCheckpoint", "DealOutcome", "DealQuoting", "OfferStatus"]
