@@ -61,6 +61,7 @@ def _handler_for(
     class BillomatRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "BillomatSandbox/1.0"
+        disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed ACK
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
