@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -17,6 +17,13 @@ class SandboxRequest:
     headers: Mapping[str, str]
     """Header names in lower case."""
     body: bytes = b""
+
+
+def sandbox_request(
+    method: str, path: str, query: Iterable[tuple[str, str]], headers: dict[str, str], body: bytes
+) -> SandboxRequest:
+    """The request the transport or the server received (a repeated query name: the last wins)."""
+    return SandboxRequest(method=method, path=path, query=dict(query), headers=headers, body=body)
 
 
 @dataclass(frozen=True)

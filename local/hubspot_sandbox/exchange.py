@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -29,6 +30,13 @@ class HubSpotRequest:
         if not values:
             return None
         return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def hubspot_request(
+    method: str, path: str, query: Iterable[tuple[str, str]], headers: dict[str, str], body: bytes
+) -> HubSpotRequest:
+    """The request the transport or the server received."""
+    return HubSpotRequest(method=method, path=path, query=tuple(query), headers=headers, body=body)
 
 
 @dataclass(frozen=True)

@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
-import httpx
+from local.sandbox_http import InProcessTransport
 
-from .exchange import HubSpotRequest
+from .exchange import HubSpotRequest, hubspot_request
 
 if TYPE_CHECKING:
     from .sandbox import HubSpotSandbox
 
 
-class HubSpotTransport(httpx.BaseTransport):
+class HubSpotTransport(InProcessTransport[HubSpotRequest]):
     """``httpx.Client(transport=sb.transport(), base_url="https://api.hubapi.com/")``.
 
     The host is ignored. A simulated timeout raises ``httpx.ReadTimeout`` at once (no waiting).
     """
 
-    def __init__(self, sandbox: HubSpotSandbox) -> None:
-        self._sandbox = sandbox
+    label = "HubSpot sandbox"
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Answer one httpx request from the sandbox."""
-        body = request.read()
-        query = parse_qsl(
-            request.url.query.decode("ascii", errors="replace"), keep_blank_values=True
-        )
-        answer = self._sandbox.handle(
-            HubSpotRequest(
-                method=request.method,
-                path=request.url.path,
-                query=tuple(query),
-                headers={name.lower(): value for name, value in request.headers.items()},
-                body=body,
-            )
-        )
-        if answer.timed_out:
-            raise httpx.ReadTimeout("HubSpot sandbox: simulated read timeout", request=request)
-        return httpx.Response(
-            answer.status, headers=answer.headers, content=answer.body, request=request
-        )
+    def __init__(self, sandbox: HubSpotSandbox) -> None:
+        super().__init__(sandbox, hubspot_request)
