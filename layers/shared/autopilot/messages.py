@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 
 from autopilot.bank_transactions import BankTransaction
 from autopilot.shop_orders import ShopOrder
+from autopilot.shop_products import ShopProduct
 
 
 class Message(BaseModel):
@@ -67,6 +68,19 @@ class BankTransactionMessage(Message):
         return self.transaction.reference
 
 
+class ShopProductMessage(Message):
+    """A shop product created, changed, deleted or restored (products queue)."""
+
+    kind: Literal["shop_product"] = "shop_product"
+    topic: str | None = Field(default=None, max_length=64)
+    """The shop's webhook topic (``products/update``, ``product.deleted``, …) or ``import``."""
+    product: ShopProduct
+
+    @property
+    def correlation_id(self) -> str:
+        return self.product.reference
+
+
 HUBSPOT_ID_LIMIT = 2**63 - 1
 """HubSpot's portal, object and event ids are 64-bit integers."""
 
@@ -97,14 +111,17 @@ def deal_reference(portal_id: int, deal_id: int) -> str:
 
 
 QueueMessage = Annotated[
-    ShopOrderMessage | BankTransactionMessage | DealMessage, Field(discriminator="kind")
+    ShopOrderMessage | BankTransactionMessage | DealMessage | ShopProductMessage,
+    Field(discriminator="kind"),
 ]
 """Any message on any of the stack's queues."""
 
 _ADAPTER: TypeAdapter[QueueMessage] = TypeAdapter(QueueMessage)
 
 
-def parse_message(body: str | bytes) -> ShopOrderMessage | BankTransactionMessage | DealMessage:
+def parse_message(
+    body: str | bytes,
+) -> ShopOrderMessage | BankTransactionMessage | DealMessage | ShopProductMessage:
     """The message in a record body; raises ``pydantic.ValidationError`` for anything else."""
     return _ADAPTER.validate_json(body)
 
