@@ -8,7 +8,7 @@ from .documents import format_address
 from .errors import bad_request
 from .ledger import Ledger
 from .numbering import assign_number, render_number
-from .schemas import ARTICLES, CLIENTS, REMINDER_TEXTS, TAXES, Record
+from .schemas import ARTICLES, CLIENTS, REMINDER_TEXTS, TAXES, UNITS, Record
 
 DOCUMENT_RESOURCES = ("invoices", "offers", "reminders", "recurrings")
 """Documents that keep a client from being deleted."""
@@ -88,6 +88,8 @@ def own_company(ledger: Ledger) -> Record:
 def _check_tax(ledger: Ledger, values: Record) -> None:
     if values.get("tax_id") is not None and ledger.find("taxes", values["tax_id"]) is None:
         raise bad_request(f"tax_id {values['tax_id']} does not exist")
+    if values.get("unit_id") is not None and ledger.find("units", values["unit_id"]) is None:
+        raise bad_request(f"unit_id {values['unit_id']} does not exist")
 
 
 def create_article(ledger: Ledger, values: Record) -> Record:
@@ -116,6 +118,22 @@ def delete_article(ledger: Ledger, article: Record) -> None:
     """Delete an article."""
     ledger.remove("articles", article["id"])
     ledger.emit("article.delete", "articles", article)
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def create_unit(ledger: Ledger, values: Record) -> Record:
+    """A new unit (``Stück``, ``kg``, ``Stunde``)."""
+    UNITS.missing(values)
+    return ledger.insert("units", UNITS.new_record(values))
+
+
+def delete_unit(ledger: Ledger, unit: Record) -> None:
+    """Delete a unit no article uses (Billomat refuses otherwise)."""
+    if any(article.get("unit_id") == unit["id"] for article in ledger.rows("articles")):
+        raise bad_request("the unit is used by an article and cannot be deleted")
+    ledger.remove("units", unit["id"])
 
 
 # --- taxes and reminder texts ----------------------------------------------------------------

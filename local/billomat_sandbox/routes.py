@@ -112,6 +112,11 @@ OPS: dict[str, ResourceOps] = {
         update=master_data.update_tax,
         delete=_remove_plain("taxes"),
     ),
+    "units": ResourceOps(
+        create=lambda ledger, values, _: master_data.create_unit(ledger, values),
+        update=_update_plain,
+        delete=master_data.delete_unit,
+    ),
     "reminder-texts": ResourceOps(
         create=lambda ledger, values, _: master_data.create_reminder_text(ledger, values),
         update=_update_plain,

@@ -342,6 +342,18 @@ TAXES = ResourceSchema(
     defaults={"is_default": False},
 )
 
+UNITS = ResourceSchema(
+    plural="units",
+    singular="unit",
+    fields=(
+        *read_only(Kind.INT, "id"),
+        *read_only(Kind.DATETIME, "created"),
+        Field("name"),
+    ),
+    filters=filters(Match.CONTAINS, "name"),
+    required=frozenset({"name"}),
+)
+
 REMINDER_TEXTS = ResourceSchema(
     plural="reminder-texts",
     singular="reminder-text",
@@ -656,6 +668,7 @@ SCHEMAS: dict[str, ResourceSchema] = {
         CLIENTS,
         ARTICLES,
         TAXES,
+        UNITS,
         REMINDER_TEXTS,
         INVOICES,
         INVOICE_ITEMS,
