@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         RecurringDraft,
         RecurringItemDraft,
         ReminderDraft,
+        UnitDraft,
     )
     from autopilot.billomat.errors import (
         BillomatAuthError,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
         SupplyDateType,
         Tax,
         TaxRule,
+        Unit,
     )
 
 _HOMES: dict[str, str] = {
@@ -129,6 +131,8 @@ _HOMES: dict[str, str] = {
     "SupplyDateType": "autopilot.billomat.models",
     "Tax": "autopilot.billomat.models",
     "TaxRule": "autopilot.billomat.models",
+    "Unit": "autopilot.billomat.models",
+    "UnitDraft": "autopilot.billomat.drafts",
 }
 
 
@@ -193,6 +197,8 @@ __all__ = [
     "SupplyDateType",
     "Tax",
     "TaxRule",
+    "Unit",
+    "UnitDraft",
     "certainly_not_executed",
     "describe_stop",
     "is_systemic",

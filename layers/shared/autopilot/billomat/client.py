@@ -39,6 +39,7 @@ from autopilot.billomat.drafts import (
     RecurringChanges,
     RecurringDraft,
     ReminderDraft,
+    UnitDraft,
 )
 from autopilot.billomat.envelope import (
     EnvelopeError,
@@ -76,6 +77,7 @@ from autopilot.billomat.models import (
     ReminderText,
     Settings,
     Tax,
+    Unit,
 )
 from autopilot.billomat.rate_limit import BILLOMAT_WINDOW_SECONDS, RatePriority
 
@@ -328,6 +330,39 @@ class BillomatClient:
     def update_article(self, article_id: int, changes: ArticleDraft) -> Article:
         """Change the given fields of an article."""
         return self._update(f"articles/{article_id}", "article", changes, Article)
+
+    def delete_article(self, article_id: int) -> None:
+        """Delete an article (see :meth:`article_in_use` first: documents refer to articles)."""
+        self._connection.send("DELETE", f"articles/{article_id}", retry_safe=False)
+
+    def find_articles_by_customfield(self, value: str) -> list[Article]:
+        """Articles whose customfield is exactly ``value`` (our SKU key), oldest first."""
+        wanted = _search_text(value, "customfield")
+        return sorted(
+            (
+                article
+                for article in self.iter_articles(customfield=wanted)
+                if (article.customfield or "").strip() == wanted
+            ),
+            key=lambda article: article.id,
+        )
+
+    def article_in_use(self, article_id: int) -> bool:
+        """True when an invoice or offer has a position referring to the article."""
+        params = {"article_id": str(article_id)}
+        invoices = self._iterate("invoices", "invoices", "invoice", Invoice, params)
+        if next(invoices, None) is not None:
+            return True
+        offers = self._iterate("offers", "offers", "offer", Offer, params)
+        return next(offers, None) is not None
+
+    def list_units(self) -> list[Unit]:
+        """The units of quantity configured in the account."""
+        return list(self._iterate("units", "units", "unit", Unit, {}))
+
+    def create_unit(self, name: str) -> Unit:
+        """Create a unit of quantity."""
+        return self._create("units", "unit", UnitDraft(name=name), Unit)
 
     def find_article_by_number(self, article_number: str) -> Article | None:
         """The article whose number is exactly ``article_number`` (e.g. a shop SKU)."""

@@ -117,6 +117,12 @@ class ArticleDraft(BillomatDraft):
     customfield: str | None = None
 
 
+class UnitDraft(BillomatDraft):
+    """A unit to create."""
+
+    name: str
+
+
 class ItemDraft(BillomatDraft):
     """A document position; with only ``article_id`` Billomat copies the article's data."""
 

@@ -417,6 +417,12 @@ class Offer(PricedDocument):
     """Only filled when Billomat embeds the items; otherwise use ``list_offer_items``."""
 
 
+class Unit(BillomatEntity):
+    """A unit of quantity (``/api/units``): ``Stück``, ``kg``, ``Stunde``."""
+
+    name: str | None = None
+
+
 class Tax(BillomatRecord):
     """A tax rate configured in the account (``/api/taxes``)."""
 
