@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,7 @@ from autopilot.email_once import EmailStep, send_email_once
 from autopilot.hubspot import Company, Contact, Deal, HubSpotClient, HubSpotNotFound
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import DealInvoiceSettings
-from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
+from autopilot.workflow_state import WorkflowStore
 from autopilot.write_once import create_once
 
 from .buyers import deal_buyer
@@ -58,14 +57,11 @@ from .positions import DealNotQuotable, DealPosition, DealPrices, PricedDeal, de
 from .stages import PipelineCache, StageMeaning, stage_meaning
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from autopilot.messages import DealMessage
 
 log = logging.getLogger("autopilot.deal_invoice")
 
 CHECKPOINT_SORT_KEY = "deal"
-LOCK_SORT_KEY = "lock"
 LOCK_STALE_AFTER_SECONDS = 300
 """Longer than one run of the worker (its timeout); a lock of a crashed run is taken over."""
 
@@ -176,7 +172,9 @@ class DealQuoting:
     def run(self, message: DealMessage) -> DealOutcome:
         """Bring the deal to what its current stage asks for (safe to call again any time)."""
         reference = message.correlation_id
-        with self._deal_lock(reference, owner=f"event:{message.event_id}"):
+        with self.store.exclusive(
+            f"deal#{reference}", f"event:{message.event_id}", LOCK_STALE_AFTER_SECONDS
+        ):
             try:
                 deal = self.hubspot.get_deal(
                     message.deal_id, extra_properties=self._writeback_names()
@@ -564,20 +562,6 @@ class DealQuoting:
             invoice_number=state.invoice_number,
             note=note,
         )
-
-    @contextmanager
-    def _deal_lock(self, reference: str, owner: str) -> Iterator[None]:
-        """One message per deal at a time; a second one is delayed (ClaimHeldElsewhere)."""
-        pk = f"deal#{reference}"
-        claim = self.store.claim(pk, LOCK_SORT_KEY, owner, LOCK_STALE_AFTER_SECONDS)
-        if not claim.acquired:
-            raise ClaimHeldElsewhere(
-                f"deal {reference} is being worked on by {claim.item.get('owner')}"
-            )
-        try:
-            yield
-        finally:
-            self.store.delete(pk, LOCK_SORT_KEY)
 
 
 def _item[D: (OfferItemDraft, InvoiceItemDraft)](draft: type[D], position: DealPosition) -> D:

@@ -10,13 +10,15 @@ creating the same client, the bank review list and known payer IBANs. Numbers co
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 Item = dict[str, Any]
+LOCK_SORT_KEY = "lock"
 
 
 class ClaimHeldElsewhere(RuntimeError):
@@ -83,6 +85,40 @@ class WorkflowStore:
         )
         raw = response.get("Item")
         return None if raw is None else self._decode(raw)
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The items that exist among ``keys`` (batches of 100, one request each)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], Item] = {}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [self._key(pk, sk) for pk, sk in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for raw in response.get("Responses", {}).get(self.table_name, []):
+                    item = self._decode(raw)
+                    found[(item["pk"], item["sk"])] = item
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    @contextmanager
+    def exclusive(self, pk: str, owner: str, stale_after_seconds: int) -> Iterator[None]:
+        """Hold ``pk`` / ``lock`` while the block runs: one worker per business object.
+
+        Raises :class:`ClaimHeldElsewhere` (the message is delayed, not failed) while another
+        owner holds it; a lock left by a crashed run is taken over once stale.
+        """
+        claim = self.claim(pk, LOCK_SORT_KEY, owner, stale_after_seconds)
+        if not claim.acquired:
+            raise ClaimHeldElsewhere(f"{pk} is being worked on by {claim.item.get('owner')}")
+        try:
+            yield
+        finally:
+            self.delete(pk, LOCK_SORT_KEY)
 
     def put(
         self, pk: str, sk: str, attributes: Mapping[str, Any], ttl_days: int | None = None
