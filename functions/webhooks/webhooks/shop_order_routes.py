@@ -16,21 +16,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from pydantic import ValidationError
 
 from autopilot.business_time import berlin_today
 from autopilot.messages import ShopOrderMessage
 from autopilot.settings import InvoiceTrigger
-from autopilot.shop_identity import (
-    UnknownShopError,
-    shopify_domain,
-    woocommerce_match_key,
-    woocommerce_site,
-)
 from autopilot.shop_orders import ShopOrder, ShopOrderError, checked_total
-from autopilot.signatures import verify_base64_hmac_sha256
 
 from .deliveries import (
     RequestRejected,
@@ -38,7 +30,12 @@ from .deliveries import (
     intake_settings,
     parse_json,
     validation_problems,
-    webhook_secrets,
+)
+from .shop_deliveries import (
+    is_woocommerce_ping,
+    require_shop_signature,
+    shopify_shop,
+    woocommerce_shop,
 )
 from .shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
 from .woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocommerce
@@ -46,48 +43,6 @@ from .woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocomm
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid"}
 WOOCOMMERCE_ORDER_TOPICS = {"order.created", "order.updated"}
 WOOCOMMERCE_NOT_YET_ORDERS = {"pending", "failed", "cancelled", "checkout-draft", "trash"}
-
-
-def _require_signature(
-    source: str, shop: str, shops_served: int, body: bytes, signature: str | None
-) -> None:
-    secrets = webhook_secrets(source, shop, shops_served=shops_served)
-    if not verify_base64_hmac_sha256(body, signature, secrets):
-        raise RequestRejected(401, "invalid_signature", "signature could not be verified")
-
-
-def _unknown_shop(header: str, setting: str) -> RequestRejected:
-    return RequestRejected(
-        401,
-        "unknown_shop",
-        f"{header} does not name a shop this deployment serves (setting {setting})",
-    )
-
-
-def _shopify_shop(headers: dict[str, str]) -> tuple[str, int]:
-    """The configured Shopify shop the delivery names, and how many shops are configured."""
-    shops = intake_settings().shopify_shops
-    try:
-        shop = shopify_domain(headers.get("x-shopify-shop-domain") or "")
-    except UnknownShopError:
-        raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN") from None
-    if shop not in shops:
-        raise _unknown_shop("X-Shopify-Shop-Domain", "SHOPIFY_SHOP_DOMAIN")
-    return shop, len(shops)
-
-
-def _woocommerce_site(headers: dict[str, str]) -> tuple[str, int]:
-    """The configured WooCommerce site the delivery names (``www.`` ignored), and how many
-    sites are configured."""
-    sites = intake_settings().woocommerce_sites
-    try:
-        key = woocommerce_match_key(woocommerce_site(headers.get("x-wc-webhook-source") or ""))
-    except UnknownShopError:
-        raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL") from None
-    for site in sites:
-        if woocommerce_match_key(site) == key:
-            return site, len(sites)
-    raise _unknown_shop("X-WC-Webhook-Source", "WOOCOMMERCE_SITE_URL")
 
 
 def _validated[Payload: (ShopifyOrderPayload, WooCommerceOrderPayload)](
@@ -138,8 +93,8 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     The shop is the configured one the header names; the order and the transport dedupe key
     come from the signed body only (Shopify retries carry the original body).
     """
-    shop, served = _shopify_shop(headers)
-    _require_signature("shopify", shop, served, body, headers.get("x-shopify-hmac-sha256"))
+    shop, served = shopify_shop(headers)
+    require_shop_signature("shopify", shop, served, body, headers.get("x-shopify-hmac-sha256"))
     topic = (headers.get("x-shopify-topic") or "").strip()
     if not topic:
         raise RequestRejected(400, "invalid_headers", "X-Shopify-Topic is required")
@@ -156,24 +111,13 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     return _queue(order, dedupe_key, topic)
 
 
-def is_woocommerce_ping(headers: dict[str, str], body: bytes) -> bool:
-    """WooCommerce's unsigned ping on saving a webhook: a form body with only webhook_id."""
-    if headers.get("x-wc-webhook-signature") or len(body) > 200:
-        return False
-    try:
-        fields = parse_qs(body.decode("ascii"), strict_parsing=True)
-    except (UnicodeDecodeError, ValueError):
-        return False
-    return set(fields) == {"webhook_id"}
-
-
 def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     """Handle a WooCommerce `order.*` delivery or its unsigned ping; returns the JSON answer
     (status 200)."""
     if is_woocommerce_ping(headers, body):
         return {"status": "ok"}
-    site, served = _woocommerce_site(headers)
-    _require_signature("woocommerce", site, served, body, headers.get("x-wc-webhook-signature"))
+    site, served = woocommerce_shop(headers)
+    require_shop_signature("woocommerce", site, served, body, headers.get("x-wc-webhook-signature"))
     topic = (headers.get("x-wc-webhook-topic") or "").strip()
     if topic and topic not in WOOCOMMERCE_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
