@@ -41,6 +41,7 @@ QUEUE_WORKERS: dict[str, str] = {
     "orders": "order_invoice.app:lambda_handler",
     "bank": "bank_payment.app:lambda_handler",
     "deals": "deal_invoice.app:lambda_handler",
+    "products": "article_sync.app:lambda_handler",
 }
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
 SCHEDULES: dict[str, str | None] = {

@@ -573,7 +573,7 @@ def test_billomat_outage_alarm_fires_after_30_minutes_for_each_queue_worker(
         for event in (function["Properties"].get("Events") or {}).values()
         if event["Type"] == "SQS"
     }
-    assert services == workers == {"order_invoice", "bank_payment", "deal_invoice"}
+    assert services == workers == {"order_invoice", "bank_payment", "deal_invoice", "article_sync"}
 
 
 def test_scheduler_and_eventbridge_targets_have_an_alarmed_dead_letter_queue(

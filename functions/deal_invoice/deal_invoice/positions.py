@@ -56,6 +56,8 @@ class DealPosition:
     tax_rate: Decimal
     reduction: str | None = None
     description: str | None = None
+    sku: str | None = None
+    """HubSpot's SKU: links the position to the synced Billomat article of that SKU."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +124,19 @@ def line_position(item: LineItem, tax_rate: Decimal) -> DealPosition:
             tax_rate,
             reduction,
             _joined(sku, item.description),
+            item.sku,
         )
     # Quantity × price does not give the line's amount in whole cents: bill the amount once.
     title = f"{german_number(item.quantity, _decimals(item.quantity))} × {name}"
     noted = _discount_note(item)
     return DealPosition(
-        _title(title), Decimal(1), amount, tax_rate, None, _joined(sku, noted, item.description)
+        _title(title),
+        Decimal(1),
+        amount,
+        tax_rate,
+        None,
+        _joined(sku, noted, item.description),
+        item.sku,
     )
 
 

@@ -27,11 +27,12 @@ kept in the checkpoint for the e-mails). The pipelines are cached (``PipelineCac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from autopilot.article_index import article_ids, create_linked
 from autopilot.billomat import (
     BillomatClient,
     Invoice,
@@ -321,22 +322,28 @@ class DealQuoting:
         priced = self._priced(context)
         client_id = state.client_id
         assert client_id is not None
-        draft = OfferDraft(
-            client_id=client_id,
-            date=berlin_today(),
-            title=f"Angebot: {context.name}"[:255],
-            label=context.name[:255],
-            currency_code=context.deal.currency or None,
-            net_gross=NetGross(priced.prices.value.upper()),
-            customfield=context.reference,
-            items=[_item(OfferItemDraft, position) for position in priced.positions],
-        )
 
+        def draft(articles: Mapping[str, int]) -> OfferDraft:
+            return OfferDraft(
+                client_id=client_id,
+                date=berlin_today(),
+                title=f"Angebot: {context.name}"[:255],
+                label=context.name[:255],
+                currency_code=context.deal.currency or None,
+                net_gross=NetGross(priced.prices.value.upper()),
+                customfield=context.reference,
+                items=[_item(OfferItemDraft, p, articles) for p in priced.positions],
+            )
+
+        articles = article_ids(self.store, (p.sku for p in priced.positions))
         offer = create_once(
             checkpoint,
             "offer_create_started",
             state.offer_create_started,
-            create=lambda: self.billomat.create_offer(draft),
+            create=lambda: create_linked(
+                lambda link: self.billomat.create_offer(draft(articles if link else {})),
+                bool(articles),
+            ),
             find=lambda: self.billomat.find_offers_by_customfield(context.reference),
             what=f"offer of {context.reference}",
         )
@@ -368,7 +375,8 @@ class DealQuoting:
         assert client_id is not None
         prices = DealPrices(self.settings.prices)
         if context.priced is not None:  # the offer was made in this run: same positions
-            items = [_item(InvoiceItemDraft, p) for p in context.priced.positions]
+            articles = article_ids(self.store, (p.sku for p in context.priced.positions))
+            items = [_item(InvoiceItemDraft, p, articles) for p in context.priced.positions]
         else:
             items = [
                 InvoiceItemDraft(
@@ -379,6 +387,7 @@ class DealQuoting:
                     reduction=item.reduction or None,
                     description=item.description or None,
                     unit=item.unit or None,
+                    article_id=item.article_id,
                 )
                 for item in self.billomat.list_offer_items(offer_id)
                 if not item.optional
@@ -401,7 +410,12 @@ class DealQuoting:
             checkpoint,
             "invoice_create_started",
             state.invoice_create_started,
-            create=lambda: self.billomat.create_invoice(draft),
+            create=lambda: create_linked(
+                lambda link: self.billomat.create_invoice(
+                    draft if link else _without_articles(draft)
+                ),
+                any(item.article_id for item in draft.items),
+            ),
             find=lambda: self.billomat.find_invoices_by_customfield(context.reference),
             what=f"invoice of {context.reference}",
         )
@@ -564,9 +578,13 @@ class DealQuoting:
         )
 
 
-def _item[D: (OfferItemDraft, InvoiceItemDraft)](draft: type[D], position: DealPosition) -> D:
-    """One position as an offer or invoice item (the same fields on both documents)."""
+def _item[D: (OfferItemDraft, InvoiceItemDraft)](
+    draft: type[D], position: DealPosition, articles: Mapping[str, int]
+) -> D:
+    """One position as an offer or invoice item (the same fields on both documents), linked
+    to the synced article of its SKU."""
     return draft(
+        article_id=articles.get(position.sku) if position.sku else None,
         title=position.title,
         quantity=position.quantity,
         unit_price=position.unit_price,
@@ -578,3 +596,8 @@ def _item[D: (OfferItemDraft, InvoiceItemDraft)](draft: type[D], position: DealP
 
 def _total(document: Offer | Invoice, prices: DealPrices) -> Decimal:
     return document.total_gross if prices is DealPrices.GROSS else document.total_net
+
+
+def _without_articles(draft: InvoiceDraft) -> InvoiceDraft:
+    items = [item.model_copy(update={"article_id": None}) for item in draft.items]
+    return draft.model_copy(update={"items": items})

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from autopilot.article_index import article_ids, create_linked
 from autopilot.billomat import (
     BillomatClient,
     ClientDraft,
@@ -97,9 +99,18 @@ def invoice_label(order: ShopOrder) -> str:
 
 
 def invoice_draft(
-    order: ShopOrder, client_id: int, priced: PricedInvoice, template_id: int | None
+    order: ShopOrder,
+    client_id: int,
+    priced: PricedInvoice,
+    template_id: int | None,
+    articles: Mapping[str, int] | None = None,
 ) -> InvoiceDraft:
-    """The Billomat invoice for ``order`` (DRAFT, with our reference in ``customfield``)."""
+    """The Billomat invoice for ``order`` (DRAFT, with our reference in ``customfield``).
+
+    ``articles`` (SKU → article id, :func:`autopilot.article_index.article_ids`) links a
+    position to its synced article; the position keeps the order's own title, price and tax.
+    """
+    articles = articles or {}
     return InvoiceDraft(
         client_id=client_id,
         date=order.ordered_on,
@@ -116,6 +127,7 @@ def invoice_draft(
                 unit_price=position.unit_price,
                 tax_rate=position.tax_rate,
                 description=f"Artikel-Nr. {position.sku}" if position.sku else None,
+                article_id=articles.get(position.sku) if position.sku else None,
             )
             for position in priced.positions
         ],
@@ -206,12 +218,22 @@ class OrderInvoicing:
         client_id = state.client_id
         assert client_id is not None
 
+        articles = article_ids(self.store, (p.sku for p in priced.positions if p.kind == "item"))
         invoice = create_once(
             checkpoint,
             "create_started",
             state.create_started,
-            create=lambda: self.billomat.create_invoice(
-                invoice_draft(order, client_id, priced, self.settings.invoice_template_id)
+            create=lambda: create_linked(
+                lambda link: self.billomat.create_invoice(
+                    invoice_draft(
+                        order,
+                        client_id,
+                        priced,
+                        self.settings.invoice_template_id,
+                        articles if link else None,
+                    )
+                ),
+                bool(articles),
             ),
             find=lambda: self.billomat.find_invoices_by_customfield(order.reference),
             what=f"invoice of {order.reference}",

@@ -222,3 +222,47 @@ class DealInvoiceSettings(EnvironmentSettings):
     accounting_cc: str | None = Field(default=None, alias="ACCOUNTING_CC_EMAIL")
     offer_template_id: int | None = Field(default=None, alias="OFFER_TEMPLATE_ID")
     invoice_template_id: int | None = Field(default=None, alias="INVOICE_TEMPLATE_ID")
+
+
+def _json_rates(value: object) -> object:
+    """``{"reduced-rate": 7}`` from the environment's JSON text (numbers as Decimal)."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            parsed = json.loads(value, parse_float=Decimal, parse_int=Decimal)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise ValueError('expected a JSON object like {"reduced-rate": 7}')
+        return parsed
+    return value
+
+
+TaxRates = Annotated[dict[str, Decimal], BeforeValidator(_json_rates)]
+
+
+class ArticleSyncSettings(EnvironmentSettings):
+    """What the article_sync worker (and the catalogue import) needs besides Billomat."""
+
+    workflow_table: str = Field(alias="WORKFLOW_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    notifications_topic_arn: str = Field(alias="NOTIFICATIONS_TOPIC_ARN")
+    products_queue_url: str = Field(alias="PRODUCTS_QUEUE_URL")
+    shop_prices: Literal["gross", "net"] = Field(default="gross", alias="ARTICLE_SHOP_PRICES")
+    """Whether the shops' prices include tax (German B2C shops: gross). Articles hold net."""
+    shopify_default_tax_rate: Decimal = Field(
+        default=Decimal(19), ge=0, le=100, alias="SHOPIFY_DEFAULT_TAX_RATE"
+    )
+    shopify_tax_overrides: TaxRates = Field(default_factory=dict, alias="SHOPIFY_TAX_OVERRIDES")
+    """``{"type:Bücher": 7, "tag:ermäßigt": 7}``: by product type, then by tag."""
+    woocommerce_tax_classes: TaxRates = Field(
+        default_factory=lambda: {
+            "standard": Decimal(19),
+            "reduced-rate": Decimal(7),
+            "zero-rate": Decimal(0),
+        },
+        alias="WOOCOMMERCE_TAX_CLASSES",
+    )
+    """WooCommerce tax class → rate (``""`` is ``standard``)."""
+    article_unit: str | None = Field(default="Stück", max_length=100, alias="ARTICLE_UNIT")
