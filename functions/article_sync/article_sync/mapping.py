@@ -62,19 +62,19 @@ class ArticleRules:
     )
     unit: str | None = "Stück"
 
+    def __post_init__(self) -> None:
+        # Keys are matched case-insensitively ("type:Bücher" and "type:bücher" are one).
+        for name in ("shopify_overrides", "woocommerce_classes"):
+            table = getattr(self, name)
+            object.__setattr__(self, name, {k.strip().casefold(): v for k, v in table.items()})
+
     @classmethod
     def from_settings(cls, settings: ArticleSyncSettings) -> ArticleRules:
         return cls(
             shop_prices=settings.shop_prices,
             shopify_default_rate=settings.shopify_default_tax_rate,
-            shopify_overrides={
-                key.strip().casefold(): value
-                for key, value in settings.shopify_tax_overrides.items()
-            },
-            woocommerce_classes={
-                key.strip().casefold(): value
-                for key, value in settings.woocommerce_tax_classes.items()
-            },
+            shopify_overrides=settings.shopify_tax_overrides,
+            woocommerce_classes=settings.woocommerce_tax_classes,
             unit=settings.article_unit or None,
         )
 
