@@ -24,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
 from autopilot.article_index import ARTICLE_SORT_KEY, ArticleRecord, article_pk
-from autopilot.billomat import ArticleDraft, BillomatClient
+from autopilot.billomat import ArticleDraft, BillomatClient, BillomatNotFoundError
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.notifications import AccountingNotifier
 from autopilot.shop_products import ShopProduct
@@ -186,14 +187,19 @@ class ArticleSync:
         draft = self._draft(spec)
         if live:
             assert state.article_id is not None
-            self.billomat.update_article(state.article_id, draft)
-            change: Change = "updated"
-            article_id = state.article_id
-        else:
+            try:
+                self.billomat.update_article(state.article_id, draft)
+            except BillomatNotFoundError:
+                # Deleted in Billomat by hand: create it anew below.
+                log.warning("article %s (id %s) is gone from Billomat", spec.key, state.article_id)
+                live = False
+        change: Change = "updated"
+        article_id = state.article_id
+        if not live:
             article = create_once(
                 record,
                 "create_started",
-                state.create_started if not state.deleted else None,
+                state.create_started,
                 create=lambda: self.billomat.create_article(draft),
                 find=lambda: self.billomat.find_articles_by_customfield(spec.key),
                 what=f"article {spec.key}",
@@ -222,7 +228,8 @@ class ArticleSync:
             return "unchanged"  # the SKU lives on in another product now
         article_id = state.article_id
         if not self.billomat.article_in_use(article_id):
-            self.billomat.delete_article(article_id)
+            with suppress(BillomatNotFoundError):  # an earlier attempt's delete went through
+                self.billomat.delete_article(article_id)
             record.save(deleted=True, fingerprint=None, shop_updated_at=product.updated_at)
             log.info("article %s deleted (Billomat id %s, no document used it)", key, article_id)
             return "deleted"
