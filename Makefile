@@ -84,6 +84,7 @@ bench: venv
 	$(PY) bench/coldstart.py
 	$(PY) bench/order_requests.py
 	$(PY) bench/deal_requests.py
+	$(PY) bench/article_requests.py
 	$(PY) bench/mixed_burst.py
 	$(PY) bench/report_requests.py
 	$(PY) bench/bank_matching.py
