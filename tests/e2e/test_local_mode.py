@@ -105,10 +105,10 @@ def test_embedded_sandbox_answers_billomat_api_calls(http: httpx.Client) -> None
     assert denied.status_code == 401
 
 
-def test_webhook_route_without_a_workflow_answers_501(http: httpx.Client) -> None:
+def test_product_webhook_route_is_built_and_refuses_an_unsigned_body(http: httpx.Client) -> None:
     response = http.post("/webhooks/shopify/products", json={"id": 1})
-    assert response.status_code == 501
-    assert response.json()["workflow"] == "article_sync"
+    assert response.status_code == 401
+    assert response.json()["error"] in {"unknown_shop", "invalid_signature"}
 
 
 def test_unknown_routes_are_json_404(http: httpx.Client) -> None:

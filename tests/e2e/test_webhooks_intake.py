@@ -1,4 +1,4 @@
-"""The intake answers every contract route; unbuilt workflows say so with 501."""
+"""The intake answers every contract route (every workflow is built: none answers 501)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ CONTRACT_PATHS = [
     "/webhooks/bank/transactions",
     "/webhooks/qonto/transactions",
 ]
-UNBUILT_ROUTES = [
-    ("/webhooks/shopify/products", "article_sync"),
-    ("/webhooks/woocommerce/products", "article_sync"),
-]
 
 
 def invoke(path: str, body: bytes = b"{}", method: str = "POST") -> dict:
@@ -30,19 +26,17 @@ def invoke(path: str, body: bytes = b"{}", method: str = "POST") -> dict:
     return lambda_handler(event, LocalLambdaContext(function_name="webhooks", timeout_seconds=5))
 
 
-@pytest.mark.parametrize(("path", "workflow"), UNBUILT_ROUTES)
-def test_route_of_unbuilt_workflow_answers_501_naming_it(path: str, workflow: str) -> None:
-    response = invoke(path)
-    assert response["statusCode"] == 501
-    payload = json.loads(response["body"])
-    assert payload["error"] == "not_implemented"
-    assert payload["workflow"] == workflow
-
-
-def test_unbuilt_route_table_is_exactly_the_unbuilt_workflows() -> None:
+def test_no_route_is_waiting_for_its_workflow() -> None:
     from webhooks.app import PENDING_ROUTES
 
-    assert sorted(PENDING_ROUTES.items()) == sorted(UNBUILT_ROUTES)
+    assert PENDING_ROUTES == {}
+
+
+@pytest.mark.parametrize("path", ["/webhooks/shopify/products", "/webhooks/woocommerce/products"])
+def test_product_routes_are_built_and_refuse_an_unsigned_body(path: str, stack: object) -> None:
+    response = invoke(path, body=b'{"id": 1}')
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"])["error"] in {"unknown_shop", "invalid_signature"}
 
 
 @pytest.mark.parametrize("path", CONTRACT_PATHS)

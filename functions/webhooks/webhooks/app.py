@@ -1,8 +1,9 @@
 """Webhook intake Lambda: every route of architecture.md §3.
 
 The intake only verifies the signature on the raw body, validates the payload and
-enqueues it for a worker; it never holds the Billomat key. Routes whose workflow has not
-been built yet answer 501 with a JSON error naming the workflow, never a fake success.
+enqueues it for a worker; it never holds the Billomat key. A route whose workflow has not
+been built yet (``PENDING_ROUTES``; none at present) answers 501 with a JSON error naming the
+workflow, never a fake success.
 """
 
 from __future__ import annotations
@@ -21,15 +22,13 @@ from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
 from .hubspot_routes import RequestTarget, hubspot_deals
 from .shop_order_routes import shopify_order, woocommerce_order
+from .shop_product_routes import shopify_product, woocommerce_product
 
 logger = Logger(service="webhooks")
 app = APIGatewayHttpResolver()
 
 # route -> the workflow that will consume its events (its worker has not landed yet)
-PENDING_ROUTES: dict[str, str] = {
-    "/webhooks/shopify/products": "article_sync",
-    "/webhooks/woocommerce/products": "article_sync",
-}
+PENDING_ROUTES: dict[str, str] = {}
 
 
 def json_response(status_code: int, payload: dict[str, Any]) -> Response[str]:
@@ -73,6 +72,18 @@ def shopify_orders() -> Response[str]:
 def woocommerce_orders() -> Response[str]:
     """WooCommerce `order.created` / `order.updated`; the unsigned ping gets exactly 200."""
     return _delivery(woocommerce_order)
+
+
+@app.post("/webhooks/shopify/products")
+def shopify_products() -> Response[str]:
+    """Shopify `products/create`, `products/update` and `products/delete`."""
+    return _delivery(shopify_product)
+
+
+@app.post("/webhooks/woocommerce/products")
+def woocommerce_products() -> Response[str]:
+    """WooCommerce `product.created|updated|deleted|restored`; the unsigned ping gets 200."""
+    return _delivery(woocommerce_product)
 
 
 @app.post("/webhooks/hubspot/deals")
