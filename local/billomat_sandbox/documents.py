@@ -1,4 +1,4 @@
-"""What invoices, offers, reminders and recurrings share.
+"""What invoices, credit notes, offers, reminders and recurrings share.
 
 Items, totals, payment terms, numbers, PDF and e-mail.
 """
@@ -21,6 +21,8 @@ from .ledger import Ledger
 from .numbering import assign_number
 from .pdf_rendering import render_pdf
 from .schemas import (
+    CREDIT_NOTE_ITEMS,
+    CREDIT_NOTES,
     INVOICE_ITEMS,
     INVOICES,
     OFFER_ITEMS,
@@ -51,6 +53,14 @@ class DocumentKind:
     """Prefix of text placeholders (``[Invoice.invoice_number]``)."""
     number_field: str | None = None
     number_range: str | None = None
+    filename_stem: str | None = None
+    """Default e-mail attachment name before ``_{id}`` when it differs from ``name``
+    (``credit-note``)."""
+
+    @property
+    def default_filename_stem(self) -> str:
+        """``invoice`` → ``invoice_{id}``, ``credit-note`` → ``credit-note_{id}``."""
+        return self.filename_stem or self.name
 
 
 INVOICE = DocumentKind(
@@ -62,6 +72,17 @@ INVOICE = DocumentKind(
     "Invoice",
     "invoice_number",
     "invoice",
+)
+CREDIT_NOTE = DocumentKind(
+    CREDIT_NOTES,
+    CREDIT_NOTE_ITEMS,
+    "credit_note_id",
+    "credit_note",
+    "Gutschrift",
+    "CreditNote",
+    "credit_note_number",
+    "credit_note",
+    filename_stem="credit-note",
 )
 OFFER = DocumentKind(
     OFFERS, OFFER_ITEMS, "offer_id", "offer", "Angebot", "Offer", "offer_number", "offer"
@@ -81,7 +102,7 @@ RECURRING = DocumentKind(
 )
 
 KINDS_BY_ITEMS: dict[str, DocumentKind] = {
-    kind.item_schema.plural: kind for kind in (INVOICE, OFFER, REMINDER, RECURRING)
+    kind.item_schema.plural: kind for kind in (INVOICE, CREDIT_NOTE, OFFER, REMINDER, RECURRING)
 }
 
 
@@ -424,7 +445,7 @@ def send_email(
         body=fill_placeholders(str(body), sources),
         at=ledger.now(),
         sender=str(email.get("from") or ledger.settings.get("default_email_sender") or ""),
-        filename=str(email.get("filename") or f"{kind.name}_{document['id']}"),
+        filename=str(email.get("filename") or f"{kind.default_filename_stem}_{document['id']}"),
     )
     ledger.sent_emails.append(sent)
     ledger.emit(f"{kind.name}.send", kind.schema.plural, document)

@@ -32,7 +32,7 @@ class SentEmail:
     """An e-mail Billomat would have sent for a document."""
 
     document_type: str
-    """``invoice``, ``reminder`` or ``offer``."""
+    """``invoice``, ``credit_note``, ``reminder`` or ``offer``."""
     document_id: int
     to: list[str]
     cc: list[str]

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import bad_request
 from .ledger import Ledger
-from .schemas import Filter, Match, Record, ResourceSchema
+from .schemas import SCHEMAS, Filter, Match, Record, ResourceSchema
 from .wire_format import read_date, wire_scalar
 
 PAGING_PARAMS = frozenset({"page", "per_page", "order_by"})
@@ -80,7 +80,8 @@ def _predicate(ledger: Ledger, schema: ResourceSchema, spec: Filter, value: str)
             return lambda record: source(record) is not None and source(record) <= end
         case Match.HAS_ARTICLE:
             articles = _ids(value)
-            parent_key = f"{schema.singular}_id"
+            item_schema = SCHEMAS[schema.items or ""]
+            parent_key = item_schema.parent_filter or f"{schema.singular}_id"
             documents = {
                 item[parent_key]
                 for item in ledger.rows(schema.items or "")

@@ -10,7 +10,7 @@ from .ledger import Ledger
 from .numbering import assign_number, render_number
 from .schemas import ARTICLES, CLIENTS, REMINDER_TEXTS, TAXES, UNITS, Record
 
-DOCUMENT_RESOURCES = ("invoices", "offers", "reminders", "recurrings")
+DOCUMENT_RESOURCES = ("invoices", "credit-notes", "offers", "reminders", "recurrings")
 """Documents that keep a client from being deleted."""
 
 NUMBER_FIELDS = frozenset({"number", "number_pre", "number_length"})

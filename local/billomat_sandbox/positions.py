@@ -1,10 +1,11 @@
-"""Items (positions) of invoices, offers, reminders and recurrings as their own resources."""
+"""Items (positions) of invoices, credit notes, offers, reminders and recurrings as their own
+resources."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import dunning, invoicing
+from . import credit_notes, dunning, invoicing
 from .documents import (
     OFFER,
     RECURRING,
@@ -31,6 +32,7 @@ def _refresh_recurring(ledger: Ledger, recurring: Record) -> None:
 
 REFRESH: dict[str, Refresh] = {
     "invoice": invoicing.refresh_invoice,
+    "credit_note": credit_notes.refresh_credit_note,
     "offer": _refresh_offer,
     "reminder": dunning.refresh_reminder,
     "recurring": _refresh_recurring,

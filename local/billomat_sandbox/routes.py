@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from . import dunning, invoicing, master_data, offers, positions, recurrings
+from . import credit_notes, dunning, invoicing, master_data, offers, positions, recurrings
 from .documents import (
+    CREDIT_NOTE,
     INVOICE,
     KINDS_BY_ITEMS,
     OFFER,
@@ -131,6 +132,15 @@ OPS: dict[str, ResourceOps] = {
         create=lambda ledger, values, _: invoicing.book_payment(ledger, values),
         delete=invoicing.delete_payment,
     ),
+    "credit-notes": ResourceOps(
+        create=credit_notes.create_credit_note,
+        update=credit_notes.update_credit_note,
+        delete=credit_notes.delete_credit_note,
+    ),
+    "credit-note-payments": ResourceOps(
+        create=lambda ledger, values, _: credit_notes.book_payment(ledger, values),
+        delete=credit_notes.delete_payment,
+    ),
     "reminders": ResourceOps(
         create=dunning.create_reminder,
         update=dunning.update_reminder,
@@ -162,6 +172,10 @@ def _complete_with_template(complete: Callable[[Ledger, Record], Record]) -> Act
     return action
 
 
+def _without_body(action: Callable[[Ledger, Record], Record]) -> Action:
+    return lambda ledger, document, _: action(ledger, document)
+
+
 def _offer_action(name: str) -> Action:
     return lambda ledger, offer, _: offers.change_offer_status(ledger, offer, name)
 
@@ -172,6 +186,9 @@ ACTIONS: dict[tuple[str, str], Action] = {
     ("invoices", "uncancel"): lambda ledger, invoice, _: invoicing.uncancel_invoice(
         ledger, invoice
     ),
+    ("credit-notes", "complete"): _complete_with_template(credit_notes.complete_credit_note),
+    ("credit-notes", "cancel"): _without_body(credit_notes.cancel_credit_note),
+    ("credit-notes", "uncancel"): _without_body(credit_notes.uncancel_credit_note),
     ("reminders", "complete"): _complete_with_template(dunning.complete_reminder),
     ("reminders", "cancel"): lambda ledger, reminder, _: dunning.cancel_reminder(ledger, reminder),
     ("reminders", "uncancel"): lambda ledger, reminder, _: dunning.uncancel_reminder(
@@ -187,6 +204,7 @@ ACTIONS: dict[tuple[str, str], Action] = {
 
 DOCUMENT_KINDS: dict[str, DocumentKind] = {
     "invoices": INVOICE,
+    "credit-notes": CREDIT_NOTE,
     "offers": OFFER,
     "reminders": REMINDER,
 }

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from . import dunning, invoicing, offers, recurrings
+from . import credit_notes, dunning, invoicing, offers, recurrings
 from .clock import SandboxClock
 from .credentials import DEV_API_KEY, DEV_APP_ID, DEV_APP_SECRET
-from .documents import INVOICE, OFFER, REMINDER, DocumentKind, set_status
+from .documents import CREDIT_NOTE, INVOICE, OFFER, REMINDER, DocumentKind, set_status
 from .errors import ApiError
 from .exchange import SandboxRequest, SandboxResponse
 from .faults import FaultKind, FaultPlan
@@ -46,6 +46,7 @@ _GATEWAY_TIMEOUT_PAGE = (
 
 SEEDABLE_STATUS: dict[str, DocumentKind] = {
     "invoices": INVOICE,
+    "credit-notes": CREDIT_NOTE,
     "offers": OFFER,
     "reminders": REMINDER,
 }
@@ -307,6 +308,7 @@ class BillomatSandbox:
         Values are read like API bodies (strings or Python values). Documents may carry their
         items (``"invoice-items": [...]``) and a ``status``: an invoice seeded as OPEN, OVERDUE,
         PAID or CANCELED is completed (numbered) first; PAID books a payment of the full amount.
+        Credit notes likewise (OPEN, PAID with a payout, CANCELED).
         Read-only fields such as ``created`` or ``client_number`` are taken as given.
         Raises ``ValueError`` when the record is invalid.
         """
@@ -363,6 +365,7 @@ class BillomatSandbox:
             return
         complete = {
             "invoices": invoicing.complete_invoice,
+            "credit-notes": credit_notes.complete_credit_note,
             "offers": offers.complete_offer,
             "reminders": dunning.complete_reminder,
         }[resource]
@@ -382,5 +385,17 @@ class BillomatSandbox:
             )
         elif resource == "invoices" and status == "CANCELED":
             invoicing.cancel_invoice(self._ledger, document)
+        elif resource == "credit-notes" and status == "PAID" and document["open_amount"] > 0:
+            credit_notes.book_payment(
+                self._ledger,
+                {
+                    "credit_note_id": document["id"],
+                    "amount": document["open_amount"],
+                    "type": "BANK_TRANSFER",
+                    "mark_credit_note_as_paid": True,
+                },
+            )
+        elif resource == "credit-notes" and status == "CANCELED":
+            credit_notes.cancel_credit_note(self._ledger, document)
         else:
             set_status(self._ledger, kind, document, status)

@@ -498,6 +498,72 @@ INVOICE_PAYMENTS = ResourceSchema(
     defaults={"mark_invoice_as_paid": False, "quote": 1},
 )
 
+# --- credit notes ----------------------------------------------------------------------------
+
+CREDIT_NOTE_STATUSES = ("DRAFT", "OPEN", "PAID", "CANCELED")
+
+CREDIT_NOTES = ResourceSchema(
+    plural="credit-notes",
+    singular="credit-note",
+    fields=(
+        *_IDENTITY,
+        *fields(Kind.INT, "client_id contact_id"),
+        Field("address"),
+        *_NUMBERING,
+        *read_only(Kind.TEXT, "credit_note_number"),
+        Field("date", Kind.DATE),
+        *fields(Kind.TEXT, "title label intro note"),
+        Field("net_gross", Kind.CHOICE, choices=_NET_GROSS),
+        Field("reduction", Kind.REDUCTION),
+        *_DOCUMENT_AMOUNTS,
+        *read_only(Kind.DECIMAL, "paid_amount open_amount"),
+        Field("currency_code"),
+        Field("quote", Kind.DECIMAL),
+        Field("status", Kind.CHOICE, writable=False, choices=CREDIT_NOTE_STATUSES),
+        *fields(Kind.INT, "invoice_id free_text_id template_id"),
+        _TAXES,
+        *read_only(Kind.TEXT, "customerportal_url"),
+        _CUSTOMFIELD,
+    ),
+    filters={
+        **filters(Match.EQUALS, "client_id contact_id invoice_id"),
+        **filters(Match.CONTAINS, "credit_note_number title label intro note customfield"),
+        "status": Filter(Match.ONE_OF, "status"),
+        "article_id": Filter(Match.HAS_ARTICLE, "article_id"),
+        **DOCUMENT_DATE_FILTERS,
+    },
+    required=frozenset({"client_id"}),
+    defaults={"status": "DRAFT", "quote": 1, "paid_amount": 0},
+    items="credit-note-items",
+)
+
+CREDIT_NOTE_ITEMS = _item_schema("credit-note-items", "credit-note-item", "credit_note_id")
+
+CREDIT_NOTE_PAYMENTS = ResourceSchema(
+    plural="credit-note-payments",
+    singular="credit-note-payment",
+    fields=(
+        *read_only(Kind.INT, "id"),
+        *read_only(Kind.DATETIME, "created"),
+        Field("credit_note_id", Kind.INT),
+        *read_only(Kind.INT, "user_id"),
+        Field("date", Kind.DATE),
+        Field("amount", Kind.DECIMAL),
+        *fields(Kind.TEXT, "comment transaction_purpose"),
+        *read_only(Kind.TEXT, "currency_code"),
+        *read_only(Kind.DECIMAL, "quote"),
+        Field("type", Kind.CHOICE, choices=PAYMENT_TYPES),
+        Field("mark_credit_note_as_paid", Kind.BOOL, shown=False),
+    ),
+    filters={
+        **filters(Match.EQUALS, "credit_note_id user_id"),
+        "type": Filter(Match.ONE_OF, "type"),
+        **DOCUMENT_DATE_FILTERS,
+    },
+    required=frozenset({"credit_note_id", "amount"}),
+    defaults={"mark_credit_note_as_paid": False, "quote": 1},
+)
+
 # --- reminders -------------------------------------------------------------------------------
 
 REMINDERS = ResourceSchema(
@@ -673,6 +739,9 @@ SCHEMAS: dict[str, ResourceSchema] = {
         INVOICES,
         INVOICE_ITEMS,
         INVOICE_PAYMENTS,
+        CREDIT_NOTES,
+        CREDIT_NOTE_ITEMS,
+        CREDIT_NOTE_PAYMENTS,
         REMINDERS,
         REMINDER_ITEMS,
         OFFERS,
