@@ -37,7 +37,7 @@ def test_german_rates_are_19_7_and_0_percent() -> None:
 @pytest.mark.parametrize(
     ("country", "standard", "reduced"),
     [
-        ("AT", "20", ("13", "10")),
+        ("AT", "20", ("13", "10", "4.9")),  # 4.9 % for basic food from 1 July 2026
         ("FR", "20", ("10", "5.5", "2.1")),
         ("NL", "21", ("9",)),
         ("DK", "25", ()),
@@ -47,6 +47,11 @@ def test_german_rates_are_19_7_and_0_percent() -> None:
         ("GR", "24", ("13", "6")),
         ("RO", "21", ("11",)),
         ("EE", "24", ("13", "9")),
+        ("CY", "19", ("9", "5", "3")),  # 3 % since July 2023
+        ("LT", "21", ("12", "5")),  # 12 % instead of 9 % from 1 January 2026
+        ("MT", "18", ("12", "7", "5")),  # 12 % since January 2024
+        ("IE", "23", ("13.5", "9", "4.8")),
+        ("SK", "23", ("19", "5")),
     ],
 )
 def test_eu_table_holds_each_member_states_standard_and_reduced_rates(

@@ -14,7 +14,8 @@
 
 Not wired yet: the order_invoice worker does not set ``ClientDraft.tax_rule`` from
 :func:`tax_treatment` (that would change behaviour; issue #12 wires it). Until then new clients
-get Billomat's default rule and every rate comes from the shop's own tax lines.
+get Billomat's default rule and every rate comes from the shop's own tax lines. Checking what a
+shop actually charged against these rules (notes, holds) is :func:`autopilot.vat_rules.decide`.
 """
 
 from __future__ import annotations
@@ -59,16 +60,19 @@ GERMAN_RATES = _rates("19", "7")
 
 # Standard and reduced (incl. super-reduced and parking) rates per member state, ISO 3166 codes
 # (Greece is GR here, EL in VAT IDs). /work/shared/reference/ has no rate table, so these are
-# the well-known rates as of 1 January 2026: the European Commission's "VAT rates applied in the
+# the well-known rates as of 1 July 2026: the European Commission's "VAT rates applied in the
 # Member States of the European Union" (situation at 1 January 2025) with the changes enacted
 # since (EE 24 % from 1 July 2025; RO 21 % and 11 % from 1 August 2025; FI 13.5 % instead of
-# 14 % from 1 January 2026). Check them against the Commission's TEDB before relying on them
-# for an OSS return; a change of rates is a change of this table only.
+# 14 % from 1 January 2026; LT 12 % instead of 9 % from 1 January 2026; AT 4.9 % for basic food
+# from 1 July 2026) and rates that were missing here (CY 3 % since July 2023, MT 12 % since
+# January 2024). Regional rates (Madeira and the Azores, some Greek islands) are not listed.
+# Check them against the Commission's TEDB before relying on them for an OSS return; a change
+# of rates is a change of this table only.
 EU_VAT_RATES: Mapping[str, VatRates] = {
-    "AT": _rates("20", "13", "10"),
+    "AT": _rates("20", "13", "10", "4.9"),
     "BE": _rates("21", "12", "6"),
     "BG": _rates("20", "9"),
-    "CY": _rates("19", "9", "5"),
+    "CY": _rates("19", "9", "5", "3"),
     "CZ": _rates("21", "12"),
     "DE": GERMAN_RATES,
     "DK": _rates("25"),
@@ -81,10 +85,10 @@ EU_VAT_RATES: Mapping[str, VatRates] = {
     "HU": _rates("27", "18", "5"),
     "IE": _rates("23", "13.5", "9", "4.8"),
     "IT": _rates("22", "10", "5", "4"),
-    "LT": _rates("21", "9", "5"),
+    "LT": _rates("21", "12", "5"),
     "LU": _rates("17", "14", "8", "3"),
     "LV": _rates("21", "12", "5"),
-    "MT": _rates("18", "7", "5"),
+    "MT": _rates("18", "12", "7", "5"),
     "NL": _rates("21", "9"),
     "PL": _rates("23", "8", "5"),
     "PT": _rates("23", "13", "6"),
@@ -93,6 +97,12 @@ EU_VAT_RATES: Mapping[str, VatRates] = {
     "SI": _rates("22", "9.5", "5"),
     "SK": _rates("23", "19", "5"),
 }
+
+NORTHERN_IRELAND_RATES = _rates("20", "5")
+"""The United Kingdom's rates, which Northern Ireland (VAT prefix ``XI``) charges on goods: for
+goods it stays in the EU VAT area (Windsor Framework), so a consumer there is an OSS sale at
+these rates and a business with an ``XI`` VAT ID can be supplied tax-free. Not a member state,
+so not in :data:`EU_VAT_RATES`."""
 
 INFERABLE_RATES: tuple[Decimal, ...] = tuple(
     Decimal(rate)
@@ -105,7 +115,8 @@ INFERABLE_RATES: tuple[Decimal, ...] = tuple(
 """The rates an inferred line rate snaps to, lowest first (the first of equally close wins):
 every EU standard rate and most reduced ones, rates of recent years still seen in shops (16 %,
 15 %, 14 %) and Switzerland's (8.1 %, 3.8 %, 2.6 %). Kept exactly as the converters have used it
-(issue #9 changes no behaviour); 4.8 %, 9.5 % and 11 % of :data:`EU_VAT_RATES` are not in it."""
+(issue #9 changes no behaviour); 4.8 %, 4.9 %, 9.5 % and 11 % of :data:`EU_VAT_RATES` are not
+in it."""
 
 MAX_INFERENCE_MISS = Decimal("0.01")
 """How far a line's stated tax may be from the tax at the inferred rate (shops round per line)."""
@@ -181,7 +192,7 @@ def vat_id_country(vat_id: str | None) -> str | None:
     match = _VAT_ID.match(text)
     if match is None:
         return None
-    country = _country(match.group(1))
+    country = country_code(match.group(1))
     return country if country in EU_VAT_RATES else None
 
 
@@ -200,9 +211,9 @@ def tax_treatment(
     (NO_TAX); else an EU consumer → OSS at the destination's rates when the seller ``uses_oss``
     (over the threshold, or opted in), DOMESTIC at home rates otherwise (both TAX).
     """
-    seller = _country(seller_country) or HOME_COUNTRY
+    seller = country_code(seller_country) or HOME_COUNTRY
     home = EU_VAT_RATES.get(seller)
-    buyer = _country(buyer_country) or seller
+    buyer = country_code(buyer_country) or seller
     if buyer == seller:
         return TaxTreatment(TaxCase.DOMESTIC, TaxRule.TAX, home, seller)
     destination = EU_VAT_RATES.get(buyer)
@@ -216,8 +227,8 @@ def tax_treatment(
     return TaxTreatment(TaxCase.DOMESTIC, TaxRule.TAX, home, seller)
 
 
-def _country(code: str | None) -> str | None:
-    """An ISO country code in upper case; Greece's VAT prefix ``EL`` is ``GR``."""
+def country_code(code: str | None) -> str | None:
+    """An ISO country code in upper case, None when blank; Greece's VAT prefix ``EL`` is ``GR``."""
     text = (code or "").strip().upper()
     if not text:
         return None
