@@ -101,7 +101,7 @@ def gmt(moment: dt.datetime | None) -> dt.datetime | None:
 
 def bounded(text: str | None, limit: int = SHORT_TEXT_LIMIT) -> str | None:
     """``text`` cleaned (see ``first_text``) and cut to ``limit`` characters with "…"."""
-    clean = first_text(text)
+    clean = first_text(text) or None  # only control characters: nothing left
     if clean is None or len(clean) <= limit:
         return clean
     cut = clean[: limit - 1]

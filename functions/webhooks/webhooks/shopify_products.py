@@ -76,7 +76,7 @@ def _variant(variant: ShopifyVariant) -> ProductVariant:
     title = bounded(variant.title)
     return ProductVariant(
         variant_id=variant.id,
-        sku=first_text(variant.sku),
+        sku=first_text(variant.sku) or None,
         title=None if title == DEFAULT_VARIANT_TITLE else title,
         price=variant.price,
         taxable=variant.taxable is not False,

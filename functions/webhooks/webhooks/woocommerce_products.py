@@ -173,7 +173,7 @@ def _variant(payload: WooCommerceProductPayload, title: str | None) -> ProductVa
         raise ProductPayloadError("price", "the product has no price")
     return ProductVariant(
         variant_id=payload.id,
-        sku=first_text(payload.sku),
+        sku=first_text(payload.sku) or None,
         title=title,
         price=price,
         taxable=_lower(payload.tax_status) not in NOT_TAXABLE,
