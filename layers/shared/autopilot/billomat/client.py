@@ -31,6 +31,10 @@ from autopilot.billomat.drafts import (
     ArticleDraft,
     BillomatDraft,
     ClientDraft,
+    CreditNoteChanges,
+    CreditNoteDraft,
+    CreditNoteItemDraft,
+    CreditNotePaymentDraft,
     InvoiceChanges,
     InvoiceDraft,
     InvoiceItemDraft,
@@ -59,6 +63,10 @@ from autopilot.billomat.models import (
     BillomatEntity,
     BillomatRecord,
     Client,
+    CreditNote,
+    CreditNoteItem,
+    CreditNotePayment,
+    CreditNoteStatus,
     DocumentPdf,
     Invoice,
     InvoiceGroup,
@@ -620,6 +628,212 @@ class BillomatClient:
     def delete_invoice_payment(self, payment_id: int) -> None:
         """Remove a payment; the invoice goes back to OPEN/OVERDUE."""
         self._connection.send("DELETE", f"invoice-payments/{payment_id}", retry_safe=False)
+
+    # -- credit notes -----------------------------------------------------------------------
+
+    def iter_credit_notes(
+        self,
+        *,
+        client_id: int | None = None,
+        invoice_id: int | None = None,
+        status: CreditNoteStatus | Sequence[CreditNoteStatus] | None = None,
+        credit_note_number: str | None = None,
+        label: str | None = None,
+        customfield: str | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        order_by: OrderBy = None,
+        **filters: FilterValue,
+    ) -> Iterator[CreditNote]:
+        """Credit notes matching the filters; ``date_from``/``date_to`` filter their date."""
+        params = _filters(
+            filters,
+            client_id=client_id,
+            invoice_id=invoice_id,
+            status=status,
+            credit_note_number=credit_note_number,
+            label=label,
+            customfield=customfield,
+            order_by=order_by,
+            **{"from": date_from, "to": date_to},
+        )
+        return self._iterate("credit-notes", "credit-notes", "credit-note", CreditNote, params)
+
+    def find_credit_notes_by_customfield(self, value: str) -> list[CreditNote]:
+        """Credit notes whose customfield is exactly ``value``, oldest first."""
+        wanted = _search_text(value, "customfield")
+        return sorted(
+            (
+                credit_note
+                for credit_note in self.iter_credit_notes(customfield=wanted)
+                if (credit_note.customfield or "").strip() == wanted
+            ),
+            key=lambda credit_note: credit_note.id,
+        )
+
+    def get_credit_note(self, credit_note_id: int) -> CreditNote:
+        """One credit note by id."""
+        return self._get(f"credit-notes/{credit_note_id}", "credit-note", CreditNote)
+
+    def create_credit_note(self, draft: CreditNoteDraft) -> CreditNote:
+        """Create a DRAFT credit note with its positions (never re-sent automatically).
+
+        On ``BillomatUnavailableError`` with ``may_have_committed`` look it up by customfield
+        (:meth:`find_credit_notes_by_customfield`) before trying again.
+        """
+        return self._create("credit-notes", "credit-note", draft, CreditNote)
+
+    def update_credit_note(self, credit_note_id: int, changes: CreditNoteChanges) -> CreditNote:
+        """Change header fields of a DRAFT credit note."""
+        return self._update(f"credit-notes/{credit_note_id}", "credit-note", changes, CreditNote)
+
+    def delete_credit_note(self, credit_note_id: int) -> None:
+        """Delete a DRAFT credit note (cancel completed ones instead)."""
+        self._connection.send("DELETE", f"credit-notes/{credit_note_id}", retry_safe=False)
+
+    def list_credit_note_items(self, credit_note_id: int) -> list[CreditNoteItem]:
+        """The positions of a credit note."""
+        params = {"credit_note_id": str(credit_note_id)}
+        return list(
+            self._iterate(
+                "credit-note-items", "credit-note-items", "credit-note-item", CreditNoteItem, params
+            )
+        )
+
+    def add_credit_note_item(
+        self, credit_note_id: int, item: CreditNoteItemDraft
+    ) -> CreditNoteItem:
+        """Append a position to a DRAFT credit note."""
+        body = {"credit-note-item": {"credit_note_id": credit_note_id, **item.to_billomat()}}
+        response = self._connection.send("POST", "credit-note-items", body=body, retry_safe=False)
+        return self._record(response, "credit-note-item", CreditNoteItem)
+
+    def complete_credit_note(self, credit_note_id: int, template_id: int | None = None) -> None:
+        """Finalise a DRAFT credit note: number fixed, PDF generated, status OPEN."""
+        self._action(
+            f"credit-notes/{credit_note_id}/complete",
+            {"complete": _without_none(template_id=template_id)},
+            reached=lambda: (
+                self.get_credit_note(credit_note_id).status is not CreditNoteStatus.DRAFT
+            ),
+        )
+
+    def credit_note_pdf(self, credit_note_id: int) -> bytes:
+        """The PDF of a completed credit note."""
+        return self._pdf(f"credit-notes/{credit_note_id}/pdf")
+
+    def email_credit_note(
+        self, credit_note_id: int, to: Addresses, **options: Unpack[EmailOptions]
+    ) -> None:
+        """E-mail a completed credit note (never re-sent automatically).
+
+        Placeholders such as ``[CreditNote.credit_note_number]`` may be used in subject and
+        body; ``filename`` is without ``.pdf`` (Billomat's default: ``credit-note_{id}``).
+        """
+        self._email(f"credit-notes/{credit_note_id}/email", to, **options)
+
+    def cancel_credit_note(self, credit_note_id: int) -> None:
+        """Cancel a completed credit note (status CANCELED)."""
+        self._action(
+            f"credit-notes/{credit_note_id}/cancel",
+            None,
+            reached=lambda: (
+                self.get_credit_note(credit_note_id).status is CreditNoteStatus.CANCELED
+            ),
+        )
+
+    def uncancel_credit_note(self, credit_note_id: int) -> None:
+        """Undo the cancellation of a credit note."""
+        self._action(
+            f"credit-notes/{credit_note_id}/uncancel",
+            None,
+            reached=lambda: (
+                self.get_credit_note(credit_note_id).status is not CreditNoteStatus.CANCELED
+            ),
+        )
+
+    def set_credit_note_customfield(self, credit_note_id: int, value: str) -> None:
+        """Store our reference (e.g. the shop refund) in the credit note's customfield."""
+        self._set_customfield("credit-notes", "credit-note", credit_note_id, value)
+
+    # -- credit note payments ---------------------------------------------------------------
+
+    def iter_credit_note_payments(
+        self,
+        *,
+        credit_note_id: int | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        type: PaymentType | Sequence[PaymentType] | None = None,
+        order_by: OrderBy = None,
+        **filters: FilterValue,
+    ) -> Iterator[CreditNotePayment]:
+        """Payments booked on credit notes; ``date_from``/``date_to`` filter the payment date."""
+        params = _filters(
+            filters,
+            credit_note_id=credit_note_id,
+            type=type,
+            order_by=order_by,
+            **{"from": date_from, "to": date_to},
+        )
+        return self._iterate(
+            "credit-note-payments",
+            "credit-note-payments",
+            "credit-note-payment",
+            CreditNotePayment,
+            params,
+        )
+
+    def list_credit_note_payments(self, credit_note_id: int) -> list[CreditNotePayment]:
+        """The payments booked on one credit note, oldest first."""
+        payments = self.iter_credit_note_payments(credit_note_id=credit_note_id)
+        return sorted(payments, key=lambda payment: payment.id)
+
+    def find_credit_note_payment(
+        self, credit_note_id: int, marker: str
+    ) -> CreditNotePayment | None:
+        """The credit note's payment whose comment carries ``marker`` (the text only that
+        payment's comment has, as ``payments.book_payment_once`` uses for invoices), if any."""
+        wanted = _search_text(marker, "payment marker")
+        for payment in self.iter_credit_note_payments(credit_note_id=credit_note_id):
+            if payment.comment and wanted in payment.comment:
+                return payment
+        return None
+
+    def create_credit_note_payment(self, draft: CreditNotePaymentDraft) -> CreditNotePayment:
+        """Book a payment on an OPEN credit note (never re-sent automatically)."""
+        response = self._connection.send(
+            "POST",
+            "credit-note-payments",
+            body={"credit-note-payment": draft.to_billomat()},
+            retry_safe=False,
+        )
+        return self._record(response, "credit-note-payment", CreditNotePayment)
+
+    def book_credit_note_payment(
+        self,
+        credit_note_id: int,
+        amount: Decimal,
+        date: dt.date | None = None,
+        type: PaymentType | None = None,
+        comment: str | None = None,
+        mark_credit_note_as_paid: bool = False,
+    ) -> CreditNotePayment:
+        """Book the payout of a credit note; see ``CreditNotePaymentDraft`` for the fields."""
+        return self.create_credit_note_payment(
+            CreditNotePaymentDraft(
+                credit_note_id=credit_note_id,
+                amount=amount,
+                date=date,
+                type=type,
+                comment=comment,
+                mark_credit_note_as_paid=mark_credit_note_as_paid,
+            )
+        )
+
+    def delete_credit_note_payment(self, payment_id: int) -> None:
+        """Remove a payment; the credit note goes back to OPEN."""
+        self._connection.send("DELETE", f"credit-note-payments/{payment_id}", retry_safe=False)
 
     # -- reminders --------------------------------------------------------------------------
 

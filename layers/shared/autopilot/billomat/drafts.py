@@ -142,6 +142,10 @@ class InvoiceItemDraft(ItemDraft):
     """A position of an invoice."""
 
 
+class CreditNoteItemDraft(ItemDraft):
+    """A position of a credit note."""
+
+
 class OfferItemDraft(ItemDraft):
     """A position of an offer; ``optional`` positions do not count towards the total."""
 
@@ -195,6 +199,42 @@ class InvoiceDraft(InvoiceChanges):
     items: list[InvoiceItemDraft] = Field(default_factory=list)
     customfield: str | None = None
     """Our reference (e.g. shop order id): a retry finds the invoice instead of duplicating it."""
+
+
+class CreditNoteChanges(BillomatDraft):
+    """Header fields of a credit note to change (Billomat allows edits only while DRAFT)."""
+
+    client_id: int | None = None
+    contact_id: int | None = None
+    address: str | None = None
+    number_pre: str | None = None
+    number: int | None = None
+    number_length: int | None = None
+    date: dt.date | None = None
+    title: str | None = None
+    label: str | None = None
+    intro: str | None = None
+    note: str | None = None
+    reduction: str | None = None
+    currency_code: str | None = None
+    net_gross: NetGross | None = None
+    quote: Money | None = None
+    invoice_id: int | None = None
+    """The invoice this credit note credits."""
+    free_text_id: int | None = None
+    template_id: int | None = None
+
+
+class CreditNoteDraft(CreditNoteChanges):
+    """A new credit note with its positions; Billomat creates it as DRAFT."""
+
+    items_envelope = ("credit-note-items", "credit-note-item")
+
+    client_id: int
+    items: list[CreditNoteItemDraft] = Field(default_factory=list)
+    customfield: str | None = None
+    """Our reference (e.g. a shop refund id): a retry finds the credit note instead of
+    duplicating it."""
 
 
 class OfferChanges(BillomatDraft):
@@ -290,6 +330,19 @@ class PaymentDraft(BillomatDraft):
     comment: str | None = None
     mark_invoice_as_paid: bool = False
     """Force PAID although the amount is short (e.g. early-payment discount taken)."""
+
+
+class CreditNotePaymentDraft(BillomatDraft):
+    """A payment (the payout to the customer) to book on an OPEN credit note."""
+
+    credit_note_id: int
+    amount: Money
+    date: dt.date | None = None
+    """Payment date; Billomat uses today when omitted."""
+    type: PaymentType | None = None
+    comment: str | None = None
+    mark_credit_note_as_paid: bool = False
+    """Force PAID although the amount is short."""
 
 
 class ReminderDraft(BillomatDraft):

@@ -20,6 +20,9 @@ from autopilot.billomat.envelope import drop_empty_fields, is_empty, nested_coll
 
 # re-exported: the enums belong to the models' public vocabulary
 from autopilot.billomat.vocabulary import (
+    CreditNoteStatus as CreditNoteStatus,
+)
+from autopilot.billomat.vocabulary import (
     EmailReceiverType as EmailReceiverType,
 )
 from autopilot.billomat.vocabulary import (
@@ -209,6 +212,12 @@ class InvoiceItem(DocumentItem):
     invoice_id: int | None = None
 
 
+class CreditNoteItem(DocumentItem):
+    """A position of a credit note (``/api/credit-note-items``)."""
+
+    credit_note_id: int | None = None
+
+
 class OfferItem(DocumentItem):
     """A position of an offer; ``optional`` positions are excluded from the totals."""
 
@@ -301,11 +310,68 @@ class Invoice(PricedDocument):
         return {**data, "open_amount": open_amount}
 
 
+def _derived_open_amount(data: Any) -> Any:
+    """``open_amount`` = ``total_gross`` - ``paid_amount`` when Billomat leaves it out."""
+    if not isinstance(data, Mapping) or not is_empty(data.get("open_amount")):
+        return data
+    total, paid = data.get("total_gross"), data.get("paid_amount")
+    if is_empty(total) or isinstance(total, float) or isinstance(paid, float):
+        return data
+    try:
+        open_amount = Decimal(str(total)) - (Decimal(0) if is_empty(paid) else Decimal(str(paid)))
+    except InvalidOperation:
+        return data
+    return {**data, "open_amount": open_amount}
+
+
+class CreditNote(PricedDocument):
+    """A credit note (Gutschrift), usually for an invoice (``invoice_id``).
+
+    ``credit_note_number`` is final only once the credit note is completed; ``paid_amount`` is
+    what has been paid out to the customer so far.
+    """
+
+    credit_note_number: str | None = None
+    status: CreditNoteStatus
+    total_net_unreduced: Money | None = None
+    total_gross_unreduced: Money | None = None
+    paid_amount: Money = Decimal(0)
+    open_amount: Money = Decimal(0)
+    """Still to be paid out; when Billomat omits it, total_gross - paid_amount."""
+    invoice_id: int | None = None
+    free_text_id: int | None = None
+    template_id: int | None = None
+    items: Annotated[
+        list[CreditNoteItem], BeforeValidator(nested_collection("credit-note-item"))
+    ] = Field(default_factory=list, alias="credit-note-items")
+    """Only filled when Billomat embeds the items; otherwise use ``list_credit_note_items``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_open_amount(cls, data: Any) -> Any:
+        return _derived_open_amount(data)
+
+
 class InvoicePayment(BillomatEntity):
     """A customer payment booked on an invoice (``/api/invoice-payments``)."""
 
     created: dt.datetime | None = None
     invoice_id: int | None = None
+    user_id: int | None = None
+    date: dt.date | None = None
+    amount: Money
+    comment: str | None = None
+    transaction_purpose: str | None = None
+    currency_code: str | None = None
+    quote: Money | None = None
+    type: PaymentType | None = None
+
+
+class CreditNotePayment(BillomatEntity):
+    """A payment (the payout) booked on a credit note (``/api/credit-note-payments``)."""
+
+    created: dt.datetime | None = None
+    credit_note_id: int | None = None
     user_id: int | None = None
     date: dt.date | None = None
     amount: Money
@@ -450,6 +516,9 @@ class Settings(BillomatRecord):
     article_number_pre: str | None = None
     article_number_length: int | None = None
     article_number_next: int | None = None
+    credit_note_number_pre: str | None = None
+    credit_note_number_length: int | None = None
+    credit_note_number_next: int | None = None
     due_days: int | None = None
     discount_rate: Money | None = None
     discount_days: int | None = None

@@ -19,6 +19,15 @@ class InvoiceStatus(StrEnum):
     CANCELED = "CANCELED"
 
 
+class CreditNoteStatus(StrEnum):
+    """Life cycle of a credit note; PAID once the credited amount has been paid out."""
+
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    PAID = "PAID"
+    CANCELED = "CANCELED"
+
+
 class ReminderStatus(StrEnum):
     """Life cycle of a reminder (dunning letter)."""
 
