@@ -183,3 +183,17 @@ def test_the_bank_message_keeps_its_origin_and_old_retry_counts_parse() -> None:
     parsed = BankTransactionMessage.model_validate(message)
     assert parsed.as_body()["origin"] == "camt053/Auszug.xml"
     assert parsed.correlation_id == "camt053:t1"
+
+
+def test_an_outcome_whose_keys_the_log_record_owns_is_logged_at_info_not_failed(
+    worker: SqsWorker[ShopOrderMessage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``created`` or ``name`` as an ``extra`` key makes logging raise KeyError; the record
+    must not fail after its work was done (found by make run: INFO is the deployed level)."""
+    worker.logger.setLevel("INFO")
+    monkeypatch.setattr(
+        Recording,
+        "handle",
+        lambda self, message: {"status": "done", "created": 2, "name": "x", "message": "y"},
+    )
+    assert run(worker, order_body("1")) == []

@@ -27,6 +27,7 @@ for every queue (orders, bank, and the deal, product and refund workers to come)
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -187,7 +188,7 @@ class SqsWorker[M: Message]:
                 return {"reference": reference, "status": "delayed"}
             raise  # anything else: SQS retries the record; after its receives, the DLQ
         self.workflow.note_outcome(outcome)
-        self.logger.info("message handled", extra=outcome)
+        self.logger.info("message handled", extra=loggable(outcome))
         for name, value in self.config.outcome_metrics(outcome).items():
             self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         return outcome
@@ -263,6 +264,19 @@ class SqsWorker[M: Message]:
             return dict(response)
 
         return handler
+
+
+# What ``logging.LogRecord`` holds itself: an ``extra`` key among them raises KeyError.
+_LOG_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def loggable(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """``outcome`` as log ``extra``: a key the log record owns (``created``, ``name``, …) is
+    prefixed ``outcome_`` instead of failing the record after its work was done."""
+    return {
+        f"outcome_{key}" if key in _LOG_RECORD_ATTRIBUTES else key: value
+        for key, value in outcome.items()
+    }
 
 
 class _CountingProcessor(BatchProcessor):
