@@ -1,4 +1,4 @@
-"""`make run`: start local mode on the embedded Billomat sandbox, replay events/, show the result.
+"""`make run`: start local mode on the embedded sandboxes, replay events/, show the result.
 
 Steps: start `python -m local.server` on a free port with demo records in the sandbox
 (local/demo_data.py) and wait for its `ready` line; send every sample delivery in events/
@@ -88,11 +88,18 @@ def local_mode(port: int) -> Iterator[str]:
         print(f"  local mode stopped (exit code {process.returncode})")
 
 
-def replay_events(http: httpx.Client, public_base_url: str) -> list[tuple[str, int]]:
-    """POST every sample delivery; print and return (name, status) per delivery."""
+def is_product_sample(path: Path) -> bool:
+    """Product deliveries are replayed first: an order can only link a synced article."""
+    return path.name.startswith("product-")
+
+
+def replay_events(
+    http: httpx.Client, public_base_url: str, *, products: bool
+) -> list[tuple[str, int]]:
+    """POST the product samples (``products``) or all others; print (name, status) each."""
     secrets = LocalSettings.from_env().webhook_secrets
     results = []
-    for path in sample_files():
+    for path in (p for p in sample_files() if is_product_sample(p) == products):
         delivery = load_delivery(path, secrets, public_base_url)
         response = http.post(delivery.route, content=delivery.body, headers=delivery.headers)
         detail = response.text.strip().replace("\n", " ")
@@ -231,6 +238,36 @@ def print_billomat_summary(http: httpx.Client) -> None:
         )
 
 
+def print_articles(http: httpx.Client) -> None:
+    """The articles the product samples became."""
+    records: dict[str, list[dict[str, Any]]] = http.get("/local/billomat").json()["records"]
+    articles = records.get("articles", [])
+    print(f"  articles ({len(articles)}):")
+    for article in articles:
+        print(
+            f"    {article.get('article_number')!s:<6} net {article.get('sales_price')!s:>9} "
+            f"{article.get('title')!s:<42} [{article.get('customfield')}]"
+        )
+
+
+def print_linked_positions(http: httpx.Client) -> None:
+    """Invoice positions that carry an article id (orders whose SKU has a synced article)."""
+    records: dict[str, list[dict[str, Any]]] = http.get("/local/billomat").json()["records"]
+    articles = {a["id"]: a for a in records.get("articles", [])}
+    invoices = {i["id"]: i for i in records.get("invoices", [])}
+    linked = [i for i in records.get("invoice-items", []) if i.get("article_id")]
+    print(f"  invoice positions linked to an article ({len(linked)}):")
+    for item in linked:
+        article = articles.get(item["article_id"], {})
+        invoice = invoices.get(item["invoice_id"], {})
+        print(
+            f"    {invoice.get('invoice_number') or invoice.get('id')!s:<8} "
+            f"{item.get('title')!s:<34} {item.get('quantity')!s:>4} × {item.get('unit_price')!s:>7}"
+            f"  → article {item['article_id']} {article.get('article_number', '')} "
+            f"[{article.get('customfield', '')}]"
+        )
+
+
 def print_offers(http: httpx.Client) -> None:
     """The offers in the sandbox (made from HubSpot deals)."""
     records: dict[str, list[dict[str, Any]]] = http.get("/local/billomat").json()["records"]
@@ -322,8 +359,12 @@ def main() -> int:
         health = http.get("/local/health").json()
         print(f"   Billomat sandbox at {health['billomat_base_url']}")
         print(f"   HubSpot sandbox at {health['hubspot_base_url']}")
-        print("2. replaying events/ (signed like the real senders)")
-        replay_events(http, health["public_base_url"])
+        print("2. replaying events/ (signed like the real senders): shop products first")
+        replay_events(http, health["public_base_url"], products=True)
+        wait_for_drained_queues(http)
+        print_articles(http)
+        print("   then orders, deals and bank transactions")
+        replay_events(http, health["public_base_url"], products=False)
         print("   camt.053 statement events/camt053/statement-sample.xml → /local/imports/camt053")
         statement = (ROOT / "events" / "camt053" / "statement-sample.xml").read_bytes()
         imported = http.post("/local/imports/camt053", content=statement)
@@ -335,6 +376,7 @@ def main() -> int:
                 print(f"   {name}: {depth['visible']} waiting, {depth['in_flight']} in flight")
         workers = ", ".join(health["queue_workers"]) or "none built yet"
         print(f"   queue workers: {workers}")
+        print_linked_positions(http)
         print("4. a HubSpot deal: quote → won")
         hubspot_deal_demo(http)
         print("5. Billomat client against the sandbox (smoke check, no workflow involved)")
