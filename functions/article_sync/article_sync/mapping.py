@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -77,6 +78,20 @@ class ArticleRules:
             woocommerce_classes=settings.woocommerce_tax_classes,
             unit=settings.article_unit or None,
         )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ArticleRules:
+        """The rules from the mapping variables alone (``ARTICLE_SHOP_PRICES``,
+        ``SHOPIFY_DEFAULT_TAX_RATE``, ``SHOPIFY_TAX_OVERRIDES``, ``WOOCOMMERCE_TAX_CLASSES``,
+        ``ARTICLE_UNIT``): the catalogue import runs outside the worker and has no queue, table
+        or topic of its own. A malformed value is a ``ConfigurationError`` naming it."""
+        source = os.environ if environ is None else environ
+        unused = {
+            str(info.alias): "-"
+            for info in ArticleSyncSettings.model_fields.values()
+            if info.is_required() and info.alias
+        }
+        return cls.from_settings(ArticleSyncSettings.from_env({**unused, **source}))
 
 
 @dataclass(frozen=True)
