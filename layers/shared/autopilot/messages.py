@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json, TypeAdapter
 from autopilot.bank_transactions import BankTransaction
 from autopilot.shop_orders import ShopOrder
 from autopilot.shop_products import ShopProduct
+from autopilot.shop_refunds import ShopCancellation, ShopRefund
 
 
 class Message(BaseModel):
@@ -81,6 +82,36 @@ class ShopProductMessage(Message):
         return self.product.reference
 
 
+class ShopRefundMessage(Message):
+    """A shop refund to turn into a credit note (refunds queue)."""
+
+    kind: Literal["shop_refund"] = "shop_refund"
+    topic: str | None = Field(default=None, max_length=64)
+    refund: ShopRefund
+
+    @property
+    def correlation_id(self) -> str:
+        return self.refund.reference
+
+
+class ShopCancellationMessage(Message):
+    """A cancelled shop order whose unpaid invoice is to be cancelled (refunds queue)."""
+
+    kind: Literal["shop_cancellation"] = "shop_cancellation"
+    topic: str | None = Field(default=None, max_length=64)
+    cancellation: ShopCancellation
+
+    @property
+    def correlation_id(self) -> str:
+        return self.cancellation.reference
+
+
+RefundQueueMessage = Annotated[
+    ShopRefundMessage | ShopCancellationMessage, Field(discriminator="kind")
+]
+"""What the refunds queue carries."""
+
+
 HUBSPOT_ID_LIMIT = 2**63 - 1
 """HubSpot's portal, object and event ids are 64-bit integers."""
 
@@ -111,7 +142,12 @@ def deal_reference(portal_id: int, deal_id: int) -> str:
 
 
 QueueMessage = Annotated[
-    ShopOrderMessage | BankTransactionMessage | DealMessage | ShopProductMessage,
+    ShopOrderMessage
+    | BankTransactionMessage
+    | DealMessage
+    | ShopProductMessage
+    | ShopRefundMessage
+    | ShopCancellationMessage,
     Field(discriminator="kind"),
 ]
 """Any message on any of the stack's queues."""
@@ -121,7 +157,14 @@ _ADAPTER: TypeAdapter[QueueMessage] = TypeAdapter(QueueMessage)
 
 def parse_message(
     body: str | bytes,
-) -> ShopOrderMessage | BankTransactionMessage | DealMessage | ShopProductMessage:
+) -> (
+    ShopOrderMessage
+    | BankTransactionMessage
+    | DealMessage
+    | ShopProductMessage
+    | ShopRefundMessage
+    | ShopCancellationMessage
+):
     """The message in a record body; raises ``pydantic.ValidationError`` for anything else."""
     return _ADAPTER.validate_json(body)
 
