@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from autopilot.money import HUNDRED, ZERO, parse_amount, to_cents
+from autopilot.vat_rules import normalize_vat_id
 
 
 def _shop_id(value: object) -> object:
@@ -172,34 +172,8 @@ def local_date(moment: dt.datetime | None) -> dt.date | None:
     return moment.date() if moment is not None else None
 
 
-_VAT_ID_KEYS = frozenset(
-    {
-        "vatid",
-        "vatnumber",
-        "vat",
-        "ustid",
-        "ustidnr",
-        "ustidnummer",
-        "umsatzsteuerid",
-        "billingvatid",
-        "billingvatnumber",
-        "billingvat",
-        "billingeuvatnumber",
-        "euvatnumber",
-    }
-)
-
-
-def _is_vat_id_key(key: str | None) -> bool:
-    """``_billing_vat_id``, ``VAT ID``, ``USt-IdNr.`` … all name the buyer's VAT id."""
-    if key is None:
-        return False
-    return re.sub(r"[^a-z]", "", key.lower()) in _VAT_ID_KEYS
-
-
-def vat_id_in(pairs: Iterable[tuple[str | None, object]]) -> str | None:
-    """The buyer's VAT id among a payload's (key, value) attributes or meta data."""
-    for key, value in pairs:
-        if _is_vat_id_key(key) and isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+def clean_vat_id(vat_id: str | None) -> str | None:
+    """A VAT ID found by ``autopilot.vat_rules`` without control characters, normalised; None
+    when nothing is left. Not checked: the worker's VAT decision names a malformed one."""
+    text = first_text(vat_id)
+    return (normalize_vat_id(text) or None) if text else None

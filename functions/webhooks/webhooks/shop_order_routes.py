@@ -102,7 +102,13 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(ShopifyOrderPayload, parse_json(body))
     order = _invoiceable(
-        lambda: shop_order_from_shopify(payload, shop, received_on=berlin_today()), "total_price"
+        lambda: shop_order_from_shopify(
+            payload,
+            shop,
+            received_on=berlin_today(),
+            vat_id_names=intake_settings().vat_id_note_attributes,
+        ),
+        "total_price",
     )
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
@@ -123,7 +129,13 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(WooCommerceOrderPayload, parse_json(body))
     order = _invoiceable(
-        lambda: shop_order_from_woocommerce(payload, site, received_on=berlin_today()), "total"
+        lambda: shop_order_from_woocommerce(
+            payload,
+            site,
+            received_on=berlin_today(),
+            vat_id_keys=intake_settings().vat_id_meta_keys,
+        ),
+        "total",
     )
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:

@@ -9,20 +9,26 @@ it becomes.
   with ``taxable: false`` or without tax lines is 0 % (``autopilot.tax.rate_from_fractions``).
 - **Paid** (:func:`shopify_order_is_paid`) errs on the side of "not paid": booking a payment that
   never arrived is worse than leaving an invoice open.
+- **VAT ID** (issue #12): from the ``note_attributes`` named like a VAT ID (configurable,
+  ``VAT_ID_NOTE_ATTRIBUTES``) and the customer's ``tax_exemptions`` containing
+  ``EU_REVERSE_CHARGE_EXEMPTION_RULE`` (:func:`autopilot.vat_rules.vat_id_from_shopify`); the
+  worker decides what they mean.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from autopilot.business_time import berlin_today
 from autopilot.money import ZERO
 from autopilot.shop_orders import OrderLine, ShopCustomer, ShopOrder, ShopOrderError
 from autopilot.tax import rate_from_fractions
+from autopilot.vat_rules import SHOPIFY_VAT_ID_NAMES, vat_id_from_shopify
 
 from .order_payloads import (
     Currency,
@@ -35,10 +41,10 @@ from .order_payloads import (
     ShopPayload,
     TaxFraction,
     Timestamp,
+    clean_vat_id,
     country_code,
     first_text,
     local_date,
-    vat_id_in,
 )
 
 
@@ -101,6 +107,20 @@ class ShopifyAddress(ShopPayload):
     phone: str | None = None
 
 
+def _none_as_empty(value: object) -> object:
+    return [] if value is None else value
+
+
+MAX_TAX_EXEMPTIONS = 100
+TaxExemptions = Annotated[
+    list[Annotated[str, Field(max_length=100)]],
+    BeforeValidator(_none_as_empty),
+    Field(max_length=MAX_TAX_EXEMPTIONS),
+]
+"""Shopify's customer tax exemption codes (an enumeration of some 40 names such as
+``EU_REVERSE_CHARGE_EXEMPTION_RULE``); ``null`` is none, more or longer entries are refused."""
+
+
 class ShopifyCustomer(ShopPayload):
     """The shop's customer record (absent for some orders)."""
 
@@ -109,6 +129,7 @@ class ShopifyCustomer(ShopPayload):
     last_name: str | None = None
     email: str | None = None
     phone: str | None = None
+    tax_exemptions: TaxExemptions = Field(default_factory=list)
 
 
 class ShopifyDiscountCode(ShopPayload):
@@ -220,9 +241,14 @@ def _shopify_gateway(payload: ShopifyOrderPayload) -> str | None:
     return names[0] if names else None
 
 
-def _shopify_customer(payload: ShopifyOrderPayload) -> ShopCustomer:
+def _shopify_customer(payload: ShopifyOrderPayload, vat_id_names: Iterable[str]) -> ShopCustomer:
     address = payload.billing_address or payload.shipping_address or ShopifyAddress()
     customer = payload.customer or ShopifyCustomer()
+    evidence = vat_id_from_shopify(
+        ({"name": note.name, "value": note.value} for note in payload.note_attributes),
+        customer.tax_exemptions,
+        names=vat_id_names,
+    )
     return ShopCustomer(
         email=first_text(payload.email, payload.contact_email, customer.email),
         first_name=first_text(address.first_name, customer.first_name),
@@ -234,14 +260,22 @@ def _shopify_customer(payload: ShopifyOrderPayload) -> ShopCustomer:
         city=first_text(address.city),
         country_code=country_code(address.country_code),
         phone=first_text(address.phone, customer.phone, payload.phone),
-        vat_id=vat_id_in((note.name, note.value) for note in payload.note_attributes),
+        vat_id=clean_vat_id(evidence.vat_id),
+        reverse_charge_exemption=evidence.reverse_charge_exemption,
     )
 
 
 def shop_order_from_shopify(
-    payload: ShopifyOrderPayload, shop_domain: str, *, received_on: dt.date | None = None
+    payload: ShopifyOrderPayload,
+    shop_domain: str,
+    *,
+    received_on: dt.date | None = None,
+    vat_id_names: Iterable[str] | None = None,
 ) -> ShopOrder:
     """The normalised order of a Shopify webhook from shop ``shop_domain``.
+
+    ``vat_id_names``: the note attributes that carry the VAT ID (``VAT_ID_NOTE_ATTRIBUTES``;
+    None: :data:`autopilot.vat_rules.SHOPIFY_VAT_ID_NAMES`).
 
     The order date is ``processed_at`` (else ``created_at``, else ``received_on``, else today in
     Europe/Berlin) in the shop's own offset; a paid order's payment date is the same date,
@@ -272,7 +306,9 @@ def shop_order_from_shopify(
         payment_gateway=_shopify_gateway(payload),
         status=first_text(payload.financial_status) or "",
         ordered_on=ordered_on,
-        customer=_shopify_customer(payload),
+        customer=_shopify_customer(
+            payload, SHOPIFY_VAT_ID_NAMES if vat_id_names is None else vat_id_names
+        ),
         lines=lines,
         total=payload.total_price,
         total_tax=payload.total_tax,

@@ -7,12 +7,16 @@ and the ShopOrder it becomes.
   (``autopilot.tax.inferred_rate``).
 - **Paid** (:func:`woocommerce_order_is_paid`) errs on the side of "not paid": booking a payment
   that never arrived is worse than leaving an invoice open.
+- **VAT ID** (issue #12): ``billing.vat_id`` (added to the address by some plugins), else the
+  VAT plugins' ``meta_data`` keys (configurable, ``VAT_ID_META_KEYS``), and the meta entry
+  ``is_vat_exempt`` (:func:`autopilot.vat_rules.vat_id_from_woocommerce`); the worker decides
+  what they mean.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,6 +27,7 @@ from autopilot.money import ZERO, normalize_rate
 from autopilot.shop_identity import UnknownShopError, woocommerce_site
 from autopilot.shop_orders import LineKind, OrderLine, ShopCustomer, ShopOrder, ShopOrderError
 from autopilot.tax import inferred_rate
+from autopilot.vat_rules import WOOCOMMERCE_VAT_ID_KEYS, vat_id_from_woocommerce
 
 from .order_payloads import (
     Amount,
@@ -37,10 +42,10 @@ from .order_payloads import (
     ShopId,
     ShopPayload,
     Timestamp,
+    clean_vat_id,
     country_code,
     first_text,
     local_date,
-    vat_id_in,
 )
 
 
@@ -285,9 +290,20 @@ def woocommerce_order_is_paid(payload: WooCommerceOrderPayload) -> bool:
     return True
 
 
-def _woo_customer(payload: WooCommerceOrderPayload) -> ShopCustomer:
+BILLING_VAT_ID_KEY = "billing.vat_id"
+"""The name ``billing.vat_id`` goes by when it is read as the first meta entry."""
+
+
+def _woo_customer(payload: WooCommerceOrderPayload, vat_id_keys: Iterable[str]) -> ShopCustomer:
     billing = payload.billing
     shipping = payload.shipping or WooAddress()
+    # billing.vat_id first, as the meta entry of highest priority: a well-formed VAT ID among
+    # the meta data still wins over a malformed one there (vat_rules picks the first valid).
+    entries: list[dict[str, object]] = []
+    if billing.vat_id:
+        entries.append({"key": BILLING_VAT_ID_KEY, "value": billing.vat_id})
+    entries += [{"key": entry.key, "value": entry.value} for entry in payload.meta_data]
+    evidence = vat_id_from_woocommerce(entries, keys=(BILLING_VAT_ID_KEY, *vat_id_keys))
     return ShopCustomer(
         email=first_text(billing.email),
         first_name=first_text(billing.first_name, shipping.first_name),
@@ -299,13 +315,17 @@ def _woo_customer(payload: WooCommerceOrderPayload) -> ShopCustomer:
         city=first_text(billing.city),
         country_code=country_code(billing.country),
         phone=first_text(billing.phone, shipping.phone),
-        vat_id=first_text(billing.vat_id)
-        or vat_id_in((entry.key, entry.value) for entry in payload.meta_data),
+        vat_id=clean_vat_id(evidence.vat_id),
+        reverse_charge_exemption=evidence.reverse_charge_exemption,
     )
 
 
 def shop_order_from_woocommerce(
-    payload: WooCommerceOrderPayload, source_url: str, *, received_on: dt.date | None = None
+    payload: WooCommerceOrderPayload,
+    source_url: str,
+    *,
+    received_on: dt.date | None = None,
+    vat_id_keys: Iterable[str] | None = None,
 ) -> ShopOrder:
     """The normalised order of a WooCommerce webhook from the shop at ``source_url``.
 
@@ -313,7 +333,8 @@ def shop_order_from_woocommerce(
     put on a gross basis (``subtotal + subtotal_tax`` before, ``total + total_tax`` after the
     discount), otherwise on a net basis (``subtotal`` before, ``total`` after). Dates are the
     shop's local dates (``date_created``, else the GMT one, else ``received_on``, else today in
-    Europe/Berlin).
+    Europe/Berlin). ``vat_id_keys``: the meta keys that carry the VAT ID (``VAT_ID_META_KEYS``;
+    None: :data:`autopilot.vat_rules.WOOCOMMERCE_VAT_ID_KEYS`).
     """
     gross = payload.prices_include_tax
     rate_table = _woo_rate_table(payload.tax_lines)
@@ -375,7 +396,9 @@ def shop_order_from_woocommerce(
         payment_gateway=first_text(payload.payment_method),
         status=payload.status.strip(),
         ordered_on=ordered_on,
-        customer=_woo_customer(payload),
+        customer=_woo_customer(
+            payload, WOOCOMMERCE_VAT_ID_KEYS if vat_id_keys is None else vat_id_keys
+        ),
         lines=lines,
         total=payload.total,
         total_tax=payload.total_tax,

@@ -121,6 +121,12 @@ class IntakeSettings(EnvironmentSettings):
     """The Shopify shops this deployment serves (``*.myshopify.com``); others get 401."""
     woocommerce_sites: WooCommerceSites = Field(default=(), alias="WOOCOMMERCE_SITE_URL")
     """The WooCommerce sites this deployment serves (normalised, see ``shop_identity``)."""
+    vat_id_note_attributes: CommaList | None = Field(default=None, alias="VAT_ID_NOTE_ATTRIBUTES")
+    """Shopify note attribute names that carry the buyer's VAT ID (comma-separated, matched
+    ignoring case, spaces and punctuation); unset: ``autopilot.vat_rules.SHOPIFY_VAT_ID_NAMES``."""
+    vat_id_meta_keys: CommaList | None = Field(default=None, alias="VAT_ID_META_KEYS")
+    """WooCommerce order meta keys that carry the buyer's VAT ID, in priority order
+    (comma-separated); unset: ``autopilot.vat_rules.WOOCOMMERCE_VAT_ID_KEYS``."""
 
 
 DEFAULT_INVOICE_EMAIL_SUBJECT = (
@@ -147,6 +153,26 @@ class OrderInvoiceSettings(EnvironmentSettings):
     accounting_cc: str | None = Field(default=None, alias="ACCOUNTING_CC_EMAIL")
     """Optional address that gets a copy of every invoice e-mail."""
     invoice_template_id: int | None = Field(default=None, alias="INVOICE_TEMPLATE_ID")
+    seller_vat_id: str | None = Field(default=None, max_length=64, alias="SELLER_VAT_ID")
+    """The seller's own VAT ID (German), printed in reverse charge notes; without it a reverse
+    charge invoice is held for accounting."""
+    small_business: bool = Field(default=False, alias="SMALL_BUSINESS")
+    """A § 19 UStG small business: no VAT charged, every invoice gets the § 19 note."""
+    uses_oss: bool = Field(default=False, alias="USES_OSS")
+    """EU consumers are taxed at their country's rates (One-Stop-Shop); off: at German rates."""
+
+    @model_validator(mode="after")
+    def _vat_settings_fit(self) -> Self:
+        # A malformed SELLER_VAT_ID or SMALL_BUSINESS with USES_OSS fails here, at the first
+        # use, naming the variable (imported here: the other functions need none of it).
+        from autopilot.vat_rules import VatContext
+
+        VatContext(
+            seller_vat_id=self.seller_vat_id,
+            small_business=self.small_business,
+            uses_oss=self.uses_oss,
+        )
+        return self
 
 
 class RetrySettings(EnvironmentSettings):

@@ -58,6 +58,12 @@ class ShopCustomer(BaseModel):
     country_code: ShortText | None = None
     phone: ShortText | None = None
     vat_id: ShortText | None = None
+    """The buyer's VAT ID as the shop gave it (``autopilot.vat_rules.normalize_vat_id``
+    applied by the intake; not necessarily well-formed: the worker's VAT decision checks it)."""
+    reverse_charge_exemption: bool = False
+    """The shop exempted the buyer from VAT as an EU business (Shopify's customer tax
+    exemption ``EU_REVERSE_CHARGE_EXEMPTION_RULE``, WooCommerce's ``is_vat_exempt``). Optional
+    with a default, so messages queued before it existed still parse."""
 
 
 class OrderLine(BaseModel):
