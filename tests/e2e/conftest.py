@@ -105,3 +105,21 @@ def billomat(stack: Stack) -> Iterator[Billomat]:
     finally:
         use_billomat_client(None)
         client.close()
+
+
+@pytest.fixture
+def atomic_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One AWS call at a time: DynamoDB's conditional writes are atomic, moto's are not
+    when threads interleave inside one process."""
+    import threading
+
+    from botocore.client import BaseClient
+
+    lock = threading.Lock()
+    real_call = BaseClient._make_api_call
+
+    def serialised(self, operation, params):  # type: ignore[no-untyped-def]
+        with lock:
+            return real_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", serialised)

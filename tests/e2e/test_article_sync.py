@@ -184,6 +184,7 @@ def test_an_older_update_arriving_late_changes_nothing(stack: Stack, billomat: B
     assert articles(billomat)["sku:KAF-HM-500"]["sales_price"] == Decimal("14.2017")
 
 
+@pytest.mark.usefixtures("atomic_aws_calls")
 def test_concurrent_deliveries_of_one_product_create_each_article_once(
     stack: Stack, billomat: Billomat
 ) -> None:

@@ -362,6 +362,7 @@ def test_the_same_sqs_message_delivered_twice_bills_once(
     assert_one_offer_and(billomat, invoices=1, offer_status="CLEARED")
 
 
+@pytest.mark.usefixtures("atomic_aws_calls")
 def test_concurrent_events_of_one_deal_take_turns(
     stack: Stack, billomat: Billomat, hubspot: HubSpot
 ) -> None:

@@ -241,22 +241,6 @@ def test_two_orders_of_a_new_customer_create_one_client(stack: Stack, billomat: 
     assert len(records(billomat, "invoices")) == 2
 
 
-@pytest.fixture
-def atomic_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One AWS call at a time: DynamoDB's conditional writes are atomic, moto's are not
-    when threads interleave inside one process."""
-    from botocore.client import BaseClient
-
-    lock = threading.Lock()
-    real_call = BaseClient._make_api_call
-
-    def serialised(self, operation, params):  # type: ignore[no-untyped-def]
-        with lock:
-            return real_call(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", serialised)
-
-
 @pytest.mark.usefixtures("atomic_aws_calls")
 def test_concurrent_workers_create_one_client_and_bill_each_order_once(
     stack: Stack, billomat: Billomat

@@ -32,7 +32,8 @@ ProductSource = Literal["shopify", "woocommerce"]
 ShortText = Annotated[str, Field(max_length=255)]
 LongText = Annotated[str, Field(max_length=5000)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.:-]+$")]
-MAX_VARIANTS = 2000
+MAX_VARIANTS = 2048
+"""Shopify allows up to 2,048 variants per product."""
 PRICE_LIMIT = Decimal("1e8")
 SKU_KEY_LIMIT = 200
 
