@@ -20,7 +20,7 @@ TOOLS_PYTHON ?= python3
 # `sam build` looks for python3.13 on PATH; pyenv shims resolve it only when enabled.
 SAM_PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -1):$(shell pyenv version-name 2>/dev/null)
 
-.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview clean
+.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview import-catalogue clean
 
 help:
 	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
@@ -29,6 +29,8 @@ help:
 	@echo "make build  - sam build (python3.13, arm64)"
 	@echo "make bench  - measurements in bench/"
 	@echo "make report-preview - render the sample monthly report to out/report-preview.png"
+	@echo "make import-catalogue CSV=... FORMAT=shopify|woocommerce SHOP=... [LOCAL=url | STACK=name]"
+	@echo "                     - import a shop's product CSV export into Billomat articles (README)"
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -89,6 +91,16 @@ bench: venv
 	$(PY) bench/report_requests.py
 	$(PY) bench/bank_matching.py
 	$(PY) bench/intake_fuzz.py
+
+# The catalogue import (README: Catalogue import): LOCAL=http://127.0.0.1:3000 for local mode,
+# else a real account: STACK=<deployed stack> (or TABLE=...), BILLOMAT_API_KEY in the environment.
+# IMPORT_ARGS passes more options (--dry-run, --state FILE, --region, --billomat-id, ...).
+import-catalogue: venv
+	@if [ -z "$(CSV)" ] || [ -z "$(FORMAT)" ] || [ -z "$(SHOP)" ]; then \
+	  echo "usage: make import-catalogue CSV=products.csv FORMAT=shopify|woocommerce SHOP=<shop> [LOCAL=<url> | STACK=<stack>] [IMPORT_ARGS=...]" >&2; exit 2; fi
+	$(PY) scripts/import_catalogue.py --format "$(FORMAT)" --shop "$(SHOP)" \
+	  $(if $(LOCAL),--local "$(LOCAL)") $(if $(STACK),--stack "$(STACK)") $(if $(TABLE),--table "$(TABLE)") \
+	  $(IMPORT_ARGS) "$(CSV)"
 
 # Renders the sample monthly report to out/report-preview.png (installs Debian's chromium).
 report-preview: venv

@@ -52,6 +52,8 @@ SCHEDULES: dict[str, str | None] = {
 # the camt.053 import handler (S3 upload in AWS, POST /local/imports/camt053 here)
 CAMT053_IMPORT: str | None = "bank_payment.app:import_handler"
 REVIEW_LIST = "bank_payment.app:review_handler"
+# POST /local/articles/sync (the catalogue import) waits up to one quota window for Billomat
+ARTICLE_SYNC_WAIT_SECONDS = 16 * 60.0
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -282,6 +284,8 @@ class LocalSystem:
             return result
         if path == "/local/review" and method == "GET":
             return self._invoke_plain(REVIEW_LIST, {})
+        if path == "/local/articles/sync" and method == "POST":
+            return self._sync_articles(body)
         return HttpResult.json(404, {"error": "not_found", "message": f"No route {method} {path}."})
 
     def _hubspot_route(self, method: str, path: str, body: bytes) -> HttpResult:
@@ -363,6 +367,47 @@ class LocalSystem:
         if handler_path is None:
             return not_built(name)
         return self._invoke_plain(handler_path, request)
+
+    def _sync_articles(self, body: bytes) -> HttpResult:
+        """``POST /local/articles/sync`` with a ShopProduct (JSON): the article_sync workflow
+        runs it here, as the worker would, for the catalogue import (which cannot reach this
+        process's moto table). Answers the outcome and the Billomat requests it took."""
+        from article_sync.app import syncing
+        from pydantic import ValidationError
+
+        from autopilot.billomat import BillomatError
+        from autopilot.billomat_access import billomat_client
+        from autopilot.shop_products import ShopProduct
+        from autopilot.workflow_state import ClaimHeldElsewhere
+
+        try:
+            product = ShopProduct.model_validate_json(body)
+        except ValidationError as exc:
+            return HttpResult.json(400, {"error": "invalid_product", "message": str(exc)[:1000]})
+        client = billomat_client()
+        with self._invoke_lock:
+            budget, client.time_budget = client.time_budget, lambda: ARTICLE_SYNC_WAIT_SECONDS
+            before = client.request_count
+            try:
+                outcome = syncing().run(product).as_dict()
+            except (ClaimHeldElsewhere, BillomatError) as exc:
+                status = 409 if isinstance(exc, ClaimHeldElsewhere) else 502
+                requests = client.request_count - before
+                return HttpResult.json(
+                    status,
+                    {
+                        "error": type(exc).__name__,
+                        "message": str(exc),
+                        "billomat_requests": requests,
+                    },
+                )
+            finally:
+                client.time_budget = budget
+            requests = client.request_count - before
+        quota = {"remaining": client.rate_limit_remaining, "reset": client.rate_limit_reset}
+        return HttpResult.json(
+            200, {"outcome": outcome, "billomat_requests": requests, "rate_limit": quota}
+        )
 
     def _invoke_plain(self, handler_path: str, event: dict[str, Any]) -> HttpResult:
         handler = load_handler(handler_path)
