@@ -21,6 +21,13 @@ DEV_HUBSPOT_ACCESS_TOKEN = "dev-hubspot-access-token"
 # The shops of the sample events in events/: a delivery from any other shop gets 401.
 DEV_SHOPIFY_SHOP_DOMAIN = "demo-shop.myshopify.com"
 DEV_WOOCOMMERCE_SITE_URL = "https://shop.example.de/"
+# The seller's VAT ID printed in reverse charge notes: a format-valid fake German VAT ID
+# (DE + 9 digits), not a real registration and unlike the sample customers' VAT IDs.
+DEV_SELLER_VAT_ID = "DE999999999"
+# Local mode uses OSS unless SMALL_BUSINESS is on (the two exclude each other): the sample
+# shop charges Austrian consumers Austria's rates (events/shopify/order-paid-at-b2c-oss.json),
+# which is only right for a seller registered for OSS. Deployed, USES_OSS defaults to false.
+DEV_USES_OSS = "true"
 DEFAULT_PORT = 3000
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parents[1] / "out" / "reports"
 
@@ -55,6 +62,10 @@ class LocalSettings:
     shopify_shop_domain: str
     woocommerce_site_url: str
     report_dir: str
+    seller_vat_id: str = DEV_SELLER_VAT_ID
+    small_business: str = "false"
+    uses_oss: str = DEV_USES_OSS
+    """``SELLER_VAT_ID``, ``SMALL_BUSINESS``, ``USES_OSS`` as given (the worker checks them)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
@@ -64,6 +75,7 @@ class LocalSettings:
             raise SystemExit(f"PORT must be a port number, got {raw_port!r}")
         port = int(raw_port)
         secrets = {name: env.get(name) or default for name, default in DEV_WEBHOOK_SECRETS.items()}
+        small_business = env.get("SMALL_BUSINESS") or "false"
         return cls(
             port=port,
             billomat_base_url=env.get("BILLOMAT_BASE_URL") or None,
@@ -76,4 +88,11 @@ class LocalSettings:
             shopify_shop_domain=env.get("SHOPIFY_SHOP_DOMAIN") or DEV_SHOPIFY_SHOP_DOMAIN,
             woocommerce_site_url=env.get("WOOCOMMERCE_SITE_URL") or DEV_WOOCOMMERCE_SITE_URL,
             report_dir=env.get("REPORT_LOCAL_DIR") or str(DEFAULT_REPORT_DIR),
+            seller_vat_id=env.get("SELLER_VAT_ID") or DEV_SELLER_VAT_ID,
+            small_business=small_business,
+            uses_oss=env.get("USES_OSS") or ("false" if _is_on(small_business) else DEV_USES_OSS),
         )
+
+
+def _is_on(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "y"}

@@ -185,6 +185,7 @@ INTAKE_ENV = {
     "DEALS_QUEUE_URL": "deals",
     "BANK_QUEUE_URL": "bank",
     "PRODUCTS_QUEUE_URL": "products",
+    "REFUNDS_QUEUE_URL": "refunds",
 }
 
 

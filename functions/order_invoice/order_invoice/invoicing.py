@@ -5,11 +5,17 @@ Every step is checkpointed in the workflow table (`order#<reference>` / `invoice
 and after it talks to Billomat, so a redelivered message, a retried batch or a Lambda that
 died between two steps continues where the last attempt stopped:
 
+- VAT (:mod:`.vat`, issue #12): the order's VAT decision is made first (pure); a new client
+  gets the buyer's VAT number and the decision's tax rule, and for a reverse charge an
+  existing client gets the VAT number it lacks (one ``PUT``, remembered per client);
 - create: a "create started" mark is written first; a later attempt that finds the mark
   without an invoice id looks the invoice up by our reference (``customfield``) before
   creating, so a create whose response was lost cannot bill twice;
-- total check: the created invoice's ``total_gross`` must equal the order total to the cent,
-  otherwise the invoice stays a draft, is not sent, and accounting is told;
+- review: an order whose VAT does not add up (``vat_hold``) or whose invoice's ``total_gross``
+  differs from the order total (``total_mismatch``) stays a draft, nothing is sent or booked,
+  and accounting is told why; both are checked before every completion, from the checkpoint;
+- note: a reverse charge, export or § 19 invoice gets the decision's note appended to the
+  draft's own note (``note_added``; a retry sees the note already there);
 - complete: a retry-safe action;
 - e-mail: marked "sending" before the request; if an attempt dies with the outcome unknown
   (Billomat may have sent it), the e-mail is not sent again — accounting is asked to check,
@@ -34,6 +40,8 @@ from autopilot.article_index import article_ids, create_linked
 from autopilot.billomat import (
     BillomatClient,
     ClientDraft,
+    Invoice,
+    InvoiceChanges,
     InvoiceDraft,
     InvoiceItemDraft,
     NetGross,
@@ -46,14 +54,18 @@ from autopilot.notifications import AccountingNotifier
 from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.settings import OrderInvoiceSettings
 from autopilot.shop_orders import ShopOrder
+from autopilot.vat_rules import VatCase, VatDecision
 from autopilot.workflow_state import WorkflowStore
 from autopilot.write_once import create_once
 
 from .pricing import PricedInvoice, invoice_positions
+from .vat import note_with, vat_context, vat_decision
 
 log = logging.getLogger("autopilot.order_invoice")
 
 CHECKPOINT_SORT_KEY = "invoice"
+CLIENT_VAT_SORT_KEY = "vat-number"
+"""``billomat-client#<id>`` / ``vat-number``: the VAT number we last made that client carry."""
 SHOP_NAMES = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
 
 
@@ -72,8 +84,9 @@ class OrderOutcome:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def buyer_of(order: ShopOrder) -> Buyer:
-    """The order's buyer with the Billomat client to create if they are new."""
+def buyer_of(order: ShopOrder, decision: VatDecision) -> Buyer:
+    """The order's buyer with the Billomat client to create if they are new: with the buyer's
+    well-formed VAT ID (normalised) and the tax rule of the order's VAT decision."""
     customer = order.customer
     person = " ".join(p for p in (customer.first_name, customer.last_name) if p) or None
     street = ", ".join(p for p in (customer.street, customer.street2) if p) or None
@@ -87,7 +100,8 @@ def buyer_of(order: ShopOrder) -> Buyer:
         country_code=customer.country_code,
         email=customer.email,
         phone=customer.phone,
-        vat_number=customer.vat_id,
+        vat_number=decision.vat_number_for_client,
+        tax_rule=decision.tax_rule,
         customfield=order.customer_reference,
     )
     return Buyer(reference=order.customer_reference, email=customer.email, draft=draft)
@@ -147,7 +161,10 @@ class InvoiceCheckpoint(Checkpoint):
     payment_started: int | None = None
     payment_id: int | None = None
     review: str | None = None
-    """Why the order waits for a person (``total_mismatch``); nothing more is done then."""
+    """Why the order waits for a person (``vat_hold``, ``total_mismatch``); nothing more is
+    done then."""
+    note_added: bool = False
+    """The VAT decision's note is on the draft."""
 
 
 class OrderInvoicing:
@@ -175,23 +192,32 @@ class OrderInvoicing:
         """Bring ``order`` to its end state (idempotent: safe to call again at any point)."""
         checkpoint = self.checkpoint(order)
         state = checkpoint.load()
+        priced = invoice_positions(order)
+        decision = vat_decision(order, priced, vat_context(self.settings))
         if state.review:
-            return self._outcome(order, state, "held_for_review", state.review)
+            return self._held(order, state, decision)
 
         if state.client_id is None:
             client_id = find_or_create_client(
-                self.billomat, self.store, buyer_of(order), owner=order.reference
+                self.billomat, self.store, buyer_of(order, decision), owner=order.reference
             )
             state = checkpoint.save(client_id=client_id)
 
+        created: Invoice | None = None
         if state.invoice_id is None:
-            state = self._create_invoice(order, checkpoint, state)
-            if state.review:
-                return self._outcome(order, state, "held_for_review", state.review)
+            if decision.case is VatCase.REVERSE_CHARGE:
+                self._give_client_vat_number(state, decision)
+            state, created = self._create_invoice(order, checkpoint, state, priced)
 
         invoice_id = state.invoice_id
         assert invoice_id is not None
         if not state.completed:
+            state = self._review_if_needed(order, checkpoint, state, priced, decision)
+            if state.review:
+                return self._held(order, state, decision)
+            if decision.note and not state.note_added:
+                self._add_note(invoice_id, decision.note, created)
+                state = checkpoint.save(note_added=True)
             # A state change the client makes retry-safe (it checks whether it was reached).
             self.billomat.complete_invoice(invoice_id, self.settings.invoice_template_id)
             state = checkpoint.save(completed=True)
@@ -208,13 +234,31 @@ class OrderInvoicing:
         return self._outcome(order, state, status)
 
     # -- steps -------------------------------------------------------------------------------
+    def _give_client_vat_number(self, state: InvoiceCheckpoint, decision: VatDecision) -> None:
+        """A reverse charge client must carry the buyer's VAT ID (the invoice's address, the
+        recapitulative statement). A client found by our record or e-mail may lack it (an
+        earlier order without one, a client made by hand): it is set with one ``PUT``, at most
+        once per client and VAT number (remembered in the workflow table; a new client pays
+        that ``PUT`` too, because the look-up does not tell found from created)."""
+        vat_number = decision.vat_number_for_client
+        client_id = state.client_id
+        if vat_number is None or client_id is None:
+            return
+        memo_key = f"billomat-client#{client_id}"
+        memo = self.store.get(memo_key, CLIENT_VAT_SORT_KEY)
+        if memo is not None and memo.get("vat_number") == vat_number:
+            return
+        self.billomat.update_client(client_id, ClientDraft(vat_number=vat_number))
+        self.store.update(memo_key, CLIENT_VAT_SORT_KEY, {"vat_number": vat_number})
+        log.info("client %s now carries VAT number %s", client_id, vat_number)
+
     def _create_invoice(
         self,
         order: ShopOrder,
         checkpoint: CheckpointRecord[InvoiceCheckpoint],
         state: InvoiceCheckpoint,
-    ) -> InvoiceCheckpoint:
-        priced = invoice_positions(order)
+        priced: PricedInvoice,
+    ) -> tuple[InvoiceCheckpoint, Invoice]:
         client_id = state.client_id
         assert client_id is not None
 
@@ -238,25 +282,69 @@ class OrderInvoicing:
             find=lambda: self.billomat.find_invoices_by_customfield(order.reference),
             what=f"invoice of {order.reference}",
         )
-        state = checkpoint.save(invoice_id=invoice.id, total_gross=invoice.total_gross)
-        if invoice.total_gross != order.total:
+        return checkpoint.save(invoice_id=invoice.id, total_gross=invoice.total_gross), invoice
+
+    def _review_if_needed(
+        self,
+        order: ShopOrder,
+        checkpoint: CheckpointRecord[InvoiceCheckpoint],
+        state: InvoiceCheckpoint,
+        priced: PricedInvoice,
+        decision: VatDecision,
+    ) -> InvoiceCheckpoint:
+        """Hold the draft for accounting when the VAT does not add up or Billomat's total
+        differs from the order's; else ``state`` unchanged. The VAT reason comes first."""
+        invoice_id = state.invoice_id
+        details = {"order": order.reference, "expected": str(priced.expected_total_gross)}
+        if decision.hold:
+            log.error("VAT hold for %s: %s", order.reference, decision.hold_reason)
+            self.notifier.notify(
+                f"Rechnung nicht versendet (Umsatzsteuer): {invoice_label(order)}",
+                [
+                    f"Die Rechnung (Entwurf, Billomat-ID {invoice_id}) für {invoice_label(order)} "
+                    "wurde nicht abgeschlossen und nicht versendet, weil die Umsatzsteuer der "
+                    "Bestellung nicht zum Verkauf passt:",
+                    decision.hold_reason or "",
+                    "Bitte die Bestellung prüfen, den Entwurf in Billomat berichtigen "
+                    "(Steuersätze, Hinweis, USt-IdNr.) und selbst abschließen und versenden.",
+                ],
+                {
+                    **details,
+                    "vat_id": order.customer.vat_id,
+                    "country": order.customer.country_code,
+                },
+            )
+            return checkpoint.save(review="vat_hold")
+        if state.total_gross is not None and state.total_gross != order.total:
             reason = (
-                f"Billomat total {invoice.total_gross} {order.currency} differs from the order "
+                f"Billomat total {state.total_gross} {order.currency} differs from the order "
                 f"total {order.total} {order.currency}; the invoice was left as a draft"
             )
             log.error("total mismatch for %s: %s", order.reference, reason)
             self.notifier.notify(
                 f"Rechnung nicht versendet: {invoice_label(order)}",
                 [
-                    f"Die Rechnung (Entwurf, Billomat-ID {invoice.id}) für {invoice_label(order)} "
+                    f"Die Rechnung (Entwurf, Billomat-ID {invoice_id}) für {invoice_label(order)} "
                     "wurde nicht abgeschlossen und nicht versendet:",
                     reason,
                     "Bitte den Entwurf in Billomat prüfen.",
                 ],
-                {"order": order.reference, "expected": str(priced.expected_total_gross)},
+                details,
             )
-            state = checkpoint.save(review="total_mismatch")
+            return checkpoint.save(review="total_mismatch")
         return state
+
+    def _add_note(self, invoice_id: int, vat_note: str, created: Invoice | None) -> None:
+        """Append the VAT note to the draft's note (Billomat's default closing text, if any).
+
+        ``created`` is the draft as this attempt created it; a later attempt reads the draft,
+        which also shows whether an earlier one already wrote the note (then nothing is).
+        """
+        draft = created if created is not None else self.billomat.get_invoice(invoice_id)
+        current = draft.note
+        wanted = note_with(current, vat_note)
+        if wanted != (current or "").rstrip():
+            self.billomat.update_invoice(invoice_id, InvoiceChanges(note=wanted))
 
     def _email_invoice(
         self,
@@ -329,6 +417,14 @@ class OrderInvoicing:
         )
         assert written.value is not None
         return checkpoint.save(payment_id=written.value.id)
+
+    def _held(
+        self, order: ShopOrder, state: InvoiceCheckpoint, decision: VatDecision
+    ) -> OrderOutcome:
+        note = state.review
+        if state.review == "vat_hold" and decision.hold_reason:
+            note = f"vat_hold: {decision.hold_reason}"
+        return self._outcome(order, state, "held_for_review", note)
 
     def _outcome(
         self, order: ShopOrder, state: InvoiceCheckpoint, status: str, note: str | None = None
