@@ -42,6 +42,7 @@ QUEUE_WORKERS: dict[str, str] = {
     "bank": "bank_payment.app:lambda_handler",
     "deals": "deal_invoice.app:lambda_handler",
     "products": "article_sync.app:lambda_handler",
+    "refunds": "refund_credit.app:lambda_handler",
 }
 # scheduled function -> handler; None = the workflow is not built yet (answers 501).
 SCHEDULES: dict[str, str | None] = {

@@ -26,6 +26,7 @@ from local.template_schema import (
 CONTRACT_ROUTES = {
     ("POST", "/webhooks/shopify/orders"),
     ("POST", "/webhooks/shopify/products"),
+    ("POST", "/webhooks/shopify/refunds"),
     ("POST", "/webhooks/woocommerce/orders"),
     ("POST", "/webhooks/woocommerce/products"),
     ("POST", "/webhooks/hubspot/deals"),
@@ -49,6 +50,7 @@ GLOBAL_ENV = {
     "DEALS_QUEUE_URL",
     "BANK_QUEUE_URL",
     "PRODUCTS_QUEUE_URL",
+    "REFUNDS_QUEUE_URL",
     "PUBLIC_BASE_URL",
     "INVOICE_TRIGGER",
     "RETRY_HORIZON_HOURS",
@@ -150,7 +152,13 @@ def test_every_work_queue_has_a_dlq_and_a_long_enough_visibility_timeout(
     redrive = dead_letter_queues(template)
     dlqs = {dlq for dlq, _ in redrive.values()}
     work_queues = set(queues) - dlqs - {"ScheduledFailuresQueue"}
-    assert work_queues == {"OrdersQueue", "DealsQueue", "BankQueue", "ProductsQueue"}
+    assert work_queues == {
+        "OrdersQueue",
+        "DealsQueue",
+        "BankQueue",
+        "ProductsQueue",
+        "RefundsQueue",
+    }
     assert set(redrive) == work_queues, "a work queue without a DLQ"
     assert len(dlqs) == len(work_queues), "work queues share a DLQ"
 
@@ -200,6 +208,7 @@ def test_queue_env_points_at_the_work_queues(template: dict[str, Any]) -> None:
         "DEALS_QUEUE_URL": "DealsQueue",
         "BANK_QUEUE_URL": "BankQueue",
         "PRODUCTS_QUEUE_URL": "ProductsQueue",
+        "REFUNDS_QUEUE_URL": "RefundsQueue",
     }
 
 
@@ -242,7 +251,7 @@ def test_template_tables_and_queues_build_in_moto(template: dict[str, Any]) -> N
         )
         sqs = boto3.client("sqs", region_name="eu-central-1")
         urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in queue_names(template)]
-        assert len(urls) == len(set(urls)) == 9  # 4 work queues, 4 DLQs, scheduled failures
+        assert len(urls) == len(set(urls)) == 11  # 5 work queues, 5 DLQs, scheduled failures
 
 
 # ------------------------------------------------------------------ intake least privilege
@@ -262,6 +271,7 @@ def test_intake_reads_only_the_webhook_secrets(template: dict[str, Any]) -> None
         "DealsQueue",
         "BankQueue",
         "ProductsQueue",
+        "RefundsQueue",
         "IdempotencyTable",
     }
     # only SAM policy templates scoped to those resources, and the one inline statement on
@@ -573,7 +583,17 @@ def test_billomat_outage_alarm_fires_after_30_minutes_for_each_queue_worker(
         for event in (function["Properties"].get("Events") or {}).values()
         if event["Type"] == "SQS"
     }
-    assert services == workers == {"order_invoice", "bank_payment", "deal_invoice", "article_sync"}
+    assert (
+        services
+        == workers
+        == {
+            "order_invoice",
+            "bank_payment",
+            "deal_invoice",
+            "article_sync",
+            "refund_credit",
+        }
+    )
 
 
 def test_scheduler_and_eventbridge_targets_have_an_alarmed_dead_letter_queue(

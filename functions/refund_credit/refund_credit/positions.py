@@ -131,7 +131,7 @@ def credit_positions(
             return CreditPositions((), split=True, problem="the invoice has no positive amount")
         parts = allocate(refund.amount, list(rates.values()))
         several = len(rates) > 1
-        positions = tuple(
+        shares = tuple(
             CreditPosition(
                 f"Erstattung zu {label}" + (f" ({format_rate(rate)} % USt.)" if several else ""),
                 Decimal(1),
@@ -141,7 +141,7 @@ def credit_positions(
             for rate, part in zip(rates, parts, strict=True)
             if part > ZERO
         )
-        return CreditPositions(positions, split=True)
+        return CreditPositions(shares, split=True)
 
     positions: list[CreditPosition] = []
     for line in refund.lines:

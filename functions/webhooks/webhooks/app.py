@@ -21,6 +21,7 @@ from autopilot.observability import route_domain_logs
 from .bank_routes import bank_transaction, qonto_transaction
 from .deliveries import RequestRejected, raw_body
 from .hubspot_routes import RequestTarget, hubspot_deals
+from .refund_routes import shopify_refund
 from .shop_order_routes import shopify_order, woocommerce_order
 from .shop_product_routes import shopify_product, woocommerce_product
 
@@ -66,6 +67,12 @@ def _delivery(handle: Callable[[dict[str, str], bytes], dict[str, Any]]) -> Resp
 def shopify_orders() -> Response[str]:
     """Shopify `orders/create` and `orders/paid`."""
     return _delivery(shopify_order)
+
+
+@app.post("/webhooks/shopify/refunds")
+def shopify_refunds() -> Response[str]:
+    """Shopify `refunds/create` (credit notes); `orders/cancelled` comes on the orders route."""
+    return _delivery(shopify_refund)
 
 
 @app.post("/webhooks/woocommerce/orders")

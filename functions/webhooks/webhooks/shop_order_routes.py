@@ -39,6 +39,7 @@ from .shop_deliveries import (
 )
 from .shopify_orders import ShopifyOrderPayload, shop_order_from_shopify
 from .woocommerce_orders import WooCommerceOrderPayload, shop_order_from_woocommerce
+from .woocommerce_refunds import woocommerce_refund_work
 
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid"}
 WOOCOMMERCE_ORDER_TOPICS = {"order.created", "order.updated"}
@@ -98,6 +99,10 @@ def shopify_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     topic = (headers.get("x-shopify-topic") or "").strip()
     if not topic:
         raise RequestRejected(400, "invalid_headers", "X-Shopify-Topic is required")
+    if topic == "orders/cancelled":
+        from .refund_routes import shopify_cancellation
+
+        return shopify_cancellation(shop, body)
     if topic not in SHOPIFY_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
     payload = _validated(ShopifyOrderPayload, parse_json(body))
@@ -127,7 +132,9 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     topic = (headers.get("x-wc-webhook-topic") or "").strip()
     if topic and topic not in WOOCOMMERCE_ORDER_TOPICS:
         return {"status": "ignored", "reason": f"topic {topic[:80]} does not create invoices"}
-    payload = _validated(WooCommerceOrderPayload, parse_json(body))
+    data = parse_json(body)
+    work = woocommerce_refund_work(data, site)  # refunds, cancellation: queued once valid
+    payload = _validated(WooCommerceOrderPayload, data)
     order = _invoiceable(
         lambda: shop_order_from_woocommerce(
             payload,
@@ -137,6 +144,10 @@ def woocommerce_order(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         ),
         "total",
     )
+    if work:
+        from .refund_routes import queue_refund_work
+
+        queue_refund_work(work)
     trigger = intake_settings().invoice_trigger
     if trigger is InvoiceTrigger.PAID and not order.is_paid:
         return {"status": "ignored", "reason": "order is not paid yet", "order": order.reference}

@@ -1,4 +1,5 @@
-"""Booking a payment on an invoice exactly once: the one implementation orders and bank share.
+"""Booking a payment on an invoice (or a payout on a credit note) exactly once: the one
+implementation orders, bank and refunds share.
 
 A payment is found again by its ``marker``, a text its comment carries that no other payment's
 comment does (the order's reference, ``[<source>:<transaction id>]`` of a transfer). The step is
@@ -14,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
-from autopilot.billomat import BillomatClient, InvoicePayment, PaymentType
+from autopilot.billomat import BillomatClient, CreditNotePayment, InvoicePayment, PaymentType
 from autopilot.write_once import Written, find_earlier_write, write_marked
 
 
@@ -72,3 +73,45 @@ def book_payment_once(
                 mark_invoice_as_paid=payment.mark_invoice_as_paid,
             ),
         )
+
+
+@dataclass(frozen=True)
+class CreditNotePaymentToBook:
+    """One payout on a credit note as a workflow wants it booked (found again by ``marker``)."""
+
+    credit_note_id: int
+    amount: Decimal
+    date: dt.date
+    type: PaymentType
+    comment: str
+    marker: str
+
+    def __post_init__(self) -> None:
+        if not self.marker or self.marker not in self.comment:
+            raise ValueError("a payment's marker must be part of its comment")
+
+
+def book_credit_note_payment_once(
+    billomat: BillomatClient,
+    payment: CreditNotePaymentToBook,
+    *,
+    started: bool,
+    mark: Callable[[bool], object],
+) -> Written[CreditNotePayment]:
+    """The credit-note analogue of :func:`book_payment_once`: the same write-once step, the
+    earlier attempt's payment looked up by its marker (``find_credit_note_payment``)."""
+    earlier = find_earlier_write(
+        started, lambda: billomat.find_credit_note_payment(payment.credit_note_id, payment.marker)
+    )
+    if earlier is not None:
+        return earlier
+    return write_marked(
+        mark,
+        lambda: billomat.book_credit_note_payment(
+            credit_note_id=payment.credit_note_id,
+            amount=payment.amount,
+            date=payment.date,
+            type=payment.type,
+            comment=payment.comment,
+        ),
+    )

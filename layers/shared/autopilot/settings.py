@@ -115,6 +115,7 @@ class IntakeSettings(EnvironmentSettings):
     deals_queue_url: str = Field(alias="DEALS_QUEUE_URL")
     bank_queue_url: str = Field(alias="BANK_QUEUE_URL")
     products_queue_url: str = Field(alias="PRODUCTS_QUEUE_URL")
+    refunds_queue_url: str = Field(alias="REFUNDS_QUEUE_URL")
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     invoice_trigger: InvoiceTrigger = Field(default=InvoiceTrigger.PAID, alias="INVOICE_TRIGGER")
     shopify_shops: ShopifyShops = Field(default=(), alias="SHOPIFY_SHOP_DOMAIN")

@@ -76,6 +76,9 @@ class ShopRefund(BaseModel):
     shipping: Cents = ZERO
     """Refunded shipping, gross."""
     reason: Annotated[str, Field(max_length=1000)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+    """The customer's e-mail when the payload carries it (WooCommerce); else the worker
+    e-mails the invoice's client."""
 
     @property
     def reference(self) -> str:
