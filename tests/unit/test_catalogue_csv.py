@@ -165,19 +165,29 @@ def test_the_shopify_sample_gives_its_products_variants_and_one_skipped_row() ->
     ]
 
 
-def test_the_woocommerce_sample_gives_simple_and_variable_products_and_two_skipped_rows() -> None:
+def test_the_woocommerce_sample_gives_products_and_variations_and_two_skipped_rows() -> None:
     entries = read_file(WOO_SAMPLE, "woocommerce", today=dt.date(2026, 11, 25))
     found = products(entries)
-    assert set(found) == {"301", "210", "230", "220", "240", "280", "250", "260"}
+    assert set(found) == {
+        *("301", "210", "230", "220", "240", "280", "250", "260"),
+        *("214", "215", "221", "222"),  # the variations: products of their own, as webhooks
+    }
     assert all(p.shop == "shop.example.de" for p in found.values())
-    tea = found["210"]
-    assert tea.title == "Grüner Tee"
-    assert [(v.variant_id, v.sku, v.title, v.price, v.tax_class) for v in tea.variants] == [
+    assert found["210"].variants == ()  # the variable parent: not sellable itself
+    assert found["210"].title == "Grüner Tee"
+    tea = [found["214"], found["215"]]
+    assert [p.title for p in tea] == ["Grüner Tee", "Grüner Tee"]  # " - 100 g" taken off
+    assert [
+        (v.variant_id, v.sku, v.title, v.price, v.tax_class) for p in tea for v in p.variants
+    ] == [
         ("214", "TEE-GRUEN-100", "100 g", Decimal("6.90"), "reduced-rate"),  # "parent" resolved
         ("215", "TEE-GRUEN-250", "250 g", Decimal("14.90"), "reduced-rate"),
     ]
-    fruit = found["220"]  # variations name their parent by its SKU; one is disabled
-    assert [(v.sku, v.price) for v in fruit.variants] == [("TEE-FRUCHT-100", Decimal("4.90"))]
+    # variations naming their parent by its SKU; one of them disabled
+    assert [(v.sku, v.price) for v in found["221"].variants] == [
+        ("TEE-FRUCHT-100", Decimal("4.90"))
+    ]
+    assert found["222"].variants == ()
     assert found["230"].variants[0].price == Decimal("19.90")  # the sale price
     assert found["240"].variants[0].sku is None
     assert found["280"].variants[0].taxable is False  # tax status none
@@ -187,8 +197,9 @@ def test_the_woocommerce_sample_gives_simple_and_variable_products_and_two_skipp
     assert problems(entries) == [
         "row 14: Regular price '12.5O' is not a price "
         "(product 270 'Milchkännchen Edelstahl' skipped)",
-        "row 15: a variation whose parent is not in the file (Parent 'id:290'; export the "
-        "variable product together with its variations)",
+        "row 15: Tax class 'parent', but its parent is not in the file (Parent 'id:290'; export "
+        "the variable product together with its variations) "
+        "(product 291 'Trinkschokolade - 250 g' skipped)",
     ]
 
 
@@ -345,7 +356,9 @@ def test_german_column_names_and_a_parent_by_sku() -> None:
         '12,simple,GLAS,Glas,1,taxable,,,"2,00",,,\n'
     )
     found = products(read(text, "woocommerce"))
-    honey = found["10"].variants[0]
+    assert found["10"].variants == ()
+    assert found["11"].title == "Honig"
+    honey = found["11"].variants[0]
     assert (honey.sku, honey.title, honey.price, honey.tax_class, honey.taxable) == (
         "HONIG-250",
         "250 g",
@@ -401,25 +414,30 @@ def test_woocommerce_rows_that_cannot_be_products() -> None:
         ],
     )
     entries = read(text, "woocommerce", today=dt.date(2026, 1, 1))
-    assert list(products(entries)) == ["9"]
+    assert list(products(entries)) == ["9", "20", "22"]
     assert problems(entries) == [
         "row 2: no ID (export the products from WooCommerce)",
         "row 3: ID '7 8' is not a WooCommerce id",
         "row 5: ID 9 is also in row 4",
         "row 9: Date sale price starts 'bald' is not a date (product 30 'Datum' skipped)",
-        "row 7: Regular price 'x' is not a price (product 20 'Eltern' skipped)",
+        "row 7: Regular price 'x' is not a price (product 21 skipped)",
     ]
 
 
-def test_a_variable_product_not_published_comes_without_variants() -> None:
+def test_a_variation_is_titled_from_its_own_name_without_its_parent() -> None:
     text = csv_text(
         WOO_HEADER,
         [
-            {"ID": "20", "Type": "variable", "Name": "Entwurf", "Published": "-1"},
-            {"ID": "21", "Type": "variation", "Parent": "id:20", "Regular price": "2"},
+            {"ID": "21", "Type": "variation", "Name": "Kakao – 250 g, lose", "Parent": "id:20"}
+            | {"Regular price": "2", "Attribute 1 value(s)": "250 g, lose"},
+            {"ID": "22", "Type": "variation", "Parent": "id:20", "Regular price": "2"}
+            | {"Published": "0"},
         ],
     )
-    assert products(read(text, "woocommerce"))["20"].variants == ()
+    found = products(read(text, "woocommerce"))
+    assert (found["21"].title, found["21"].variants[0].title) == ("Kakao", "250 g, lose")
+    assert found["22"].title == "Produkt 22"
+    assert found["22"].variants == ()  # a disabled variation
 
 
 @pytest.mark.parametrize(

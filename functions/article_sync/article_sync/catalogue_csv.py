@@ -31,18 +31,18 @@ that was only ever imported (never updated through a webhook) under another prod
 leaves them alone.
 
 **WooCommerce** (*Products › Export*; English or German column names): one row per product
-and per variation. ``Type`` ``simple`` (also ``simple, virtual`` and the like, and types this
-module does not know) is one variant, the product itself; ``variable`` is the parent, not
-sellable; ``variation`` names its parent in ``Parent`` (``id:123`` or the parent's SKU) and is
-one variant of it. A variable product is one :class:`ShopProduct` with all its variations,
-yielded after the last row (variations may follow their parent anywhere in the file); its
-variant titles are the variation's attribute values joined by ", ", its description the
-variations' own when they all have the same one (what the webhook of each variation carries).
+and per variation, each its own :class:`ShopProduct` with the row's ``ID``, exactly as the
+webhook delivers them. ``Type`` ``simple`` (also ``simple, virtual`` and the like, and types this
+module does not know) has one variant, the product itself; ``variable`` is the parent, without a
+sellable variant; a ``variation`` has its one variant, the product title is its ``Name``
+without the " - 100 g" WooCommerce appends, the variant title its attribute values joined by
+", ". Variations are read after the last row, since ``Parent`` (``id:123`` or the parent's
+SKU) may come later; the parent gives the variation's ``Tax class`` ``parent`` and an empty
+``Tax status`` (a variation with class ``parent`` whose parent is not in the file is skipped).
 ``grouped`` and ``external`` products are not sold by the shop: no variants. ``Published`` 1 is
-on sale; 0 (private) and -1 (draft) are not, nor is a product without a price. The price is the
-sale price while a sale runs (its dates, when given, are checked against ``today``), else the
-regular price. ``Tax status`` ``none`` or ``shipping``: 0 %. A variation's ``Tax class``
-``parent`` is its parent's class; an empty ``Tax status`` of a variation is its parent's.
+on sale; 0 (private, a disabled variation) and -1 (draft) are not, nor is a product without a
+price. The price is the sale price while a sale runs (its dates, when given, are checked
+against ``today``), else the regular price. ``Tax status`` ``none`` or ``shipping``: 0 %.
 Prices may have a decimal comma ("12,50").
 
 **updated_at**: CSV rows carry no change time. Every product gets :data:`CATALOGUE_UPDATED_AT`
@@ -52,8 +52,7 @@ not older than the last import: it is carried out and writes only what changed.
 
 **Checks across the file**: a SKU (more exactly an article key) used by two products would make
 them fight over one article; the later product is skipped. A handle whose rows do not follow
-each other, an ID given twice, a variation whose parent is not in the file: skipped, with the
-reason.
+each other, an ID given twice: skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -89,7 +88,7 @@ FORMATS: tuple[CatalogueFormat, ...] = ("shopify", "woocommerce")
 MAX_ROWS_PER_PRODUCT = 10_000
 """Rows of one Shopify handle (variants and images) held before the product is given up."""
 MAX_HELD_ROWS = 200_000
-"""WooCommerce variable products and variations held until the end of the file."""
+"""WooCommerce variable products and variations held (for each other) until the end."""
 MAX_ROW_CELLS = 1_000
 """Cells of a row that are read (an export has about 60)."""
 ID_LIMIT = 64
@@ -602,6 +601,8 @@ def _shopify_variant(
 WOO_NOT_TAXABLE = frozenset({"none", "shipping"})
 WOO_NOT_SOLD = frozenset({"grouped", "external"})
 WOO_PUBLISHED = frozenset({"", "1", "publish"})
+VARIATION_TITLE_SEPARATORS = (" - ", " – ", ", ")
+"""What WooCommerce puts between a variation's product name and its attribute values."""
 
 WooKind = Literal["simple", "parent", "variation", "not_sold"]
 
@@ -618,21 +619,13 @@ def woocommerce_kind(text: str) -> WooKind:
     return "simple"
 
 
-@dataclass
-class _WooParent:
-    row: Row
-    product_id: str
-    variations: list[Row] = field(default_factory=list)
-
-
 def _woocommerce(
     rows: _Rows, shop: str, keys: _KeyRegistry, today: dt.date | None
 ) -> Iterator[CatalogueEntry]:
-    parents: dict[str, _WooParent] = {}
+    parents: dict[str, Row] = {}
     parent_by_sku: dict[str, str] = {}
     variations: list[Row] = []
     ids: dict[str, int] = {}
-    held = 0
     for row in rows:
         if isinstance(row, RowProblem):
             yield row
@@ -649,43 +642,36 @@ def _woocommerce(
             continue
         ids[raw_id] = row.number
         kind = woocommerce_kind(row.get("type"))
-        if kind in ("parent", "variation"):
-            held += 1
-            if held > MAX_HELD_ROWS:
-                yield RowProblem(row.number, f"more than {MAX_HELD_ROWS} variable product rows")
-                continue
-            if kind == "parent":
-                parents[raw_id] = _WooParent(row, raw_id)
-                if row.get("sku"):
-                    parent_by_sku.setdefault(row.get("sku"), raw_id)
-            else:
-                variations.append(row)
+        if kind in ("parent", "variation") and len(parents) + len(variations) >= MAX_HELD_ROWS:
+            yield RowProblem(row.number, f"more than {MAX_HELD_ROWS} variable product rows")
             continue
+        if kind == "variation":  # after the last row: its parent may come later
+            variations.append(row)
+            continue
+        if kind == "parent":
+            parents[raw_id] = row
+            if row.get("sku"):
+                parent_by_sku.setdefault(row.get("sku"), raw_id)
         try:
             product = _woo_single(row, shop, kind, today)
         except _BadRow as bad:
-            name = f"{raw_id} {row.get('name')!r}" if row.get("name") else raw_id
-            yield RowProblem(row.number, f"{bad} (product {name} skipped)")
+            yield RowProblem(row.number, f"{bad} (product {_woo_name(row)} skipped)")
             continue
-        rows_of = {variant.variant_id: row.number for variant in product.variants}
-        yield from _emit(product, rows_of, row.number, keys)
-    for variation in variations:
-        reference = variation.get("parent")
+        yield from _emit(product, {raw_id: row.number}, row.number, keys)
+    for row in variations:
+        reference = row.get("parent")
         parent_id = reference.removeprefix("id:").strip() if reference.startswith("id:") else None
-        if parent_id is None:
-            parent_id = parent_by_sku.get(reference)
-        parent = parents.get(parent_id or "")
-        if parent is None:
-            named = f"Parent {_quoted(reference)}" if reference else "no Parent"
-            yield RowProblem(
-                variation.number,
-                f"a variation whose parent is not in the file ({named}; export the "
-                "variable product together with its variations)",
-            )
+        parent = parents.get(parent_id or parent_by_sku.get(reference, ""))
+        try:
+            product = _woo_variation(row, parent, shop, today)
+        except _BadRow as bad:
+            yield RowProblem(row.number, f"{bad} (product {_woo_name(row)} skipped)")
             continue
-        parent.variations.append(variation)
-    for parent in parents.values():
-        yield from _woo_variable(parent, shop, keys, today)
+        yield from _emit(product, {row.get("id"): row.number}, row.number, keys)
+
+
+def _woo_name(row: Row) -> str:
+    return f"{row.get('id')} {row.get('name')!r}" if row.get("name") else row.get("id")
 
 
 def _woo_on_sale(row: Row) -> bool:
@@ -750,69 +736,49 @@ def _first_category(text: str) -> str | None:
 
 
 def _woo_product(
-    row: Row, shop: str, variants: tuple[ProductVariant, ...], **extra: object
+    row: Row, shop: str, title: str | None, variant: ProductVariant | None
 ) -> ShopProduct:
-    fields: dict[str, object] = {
-        "source": "woocommerce",
-        "shop": shop,
-        "product_id": row.get("id"),
-        "title": bounded(row.get("name")) or f"Produkt {row.get('id')}",
-        "description": html_text(row.cells.get("short_description"))
+    return _product(
+        source="woocommerce",
+        shop=shop,
+        product_id=row.get("id"),
+        title=title or f"Produkt {row.get('id')}",
+        description=html_text(row.cells.get("short_description"))
         or html_text(row.cells.get("description")),
-        "product_type": _first_category(row.get("categories")),
-        "tags": tag_names(_split_list(row.get("tags"))),
-        "updated_at": CATALOGUE_UPDATED_AT,
-        "variants": variants,
-    }
-    fields.update(extra)
-    return _product(**fields)
+        product_type=_first_category(row.get("categories")),
+        tags=tag_names(_split_list(row.get("tags"))),
+        updated_at=CATALOGUE_UPDATED_AT,
+        variants=(variant,) if variant else (),
+    )
 
 
 def _woo_single(row: Row, shop: str, kind: WooKind, today: dt.date | None) -> ShopProduct:
+    """A simple product (its one variant), or a variable, grouped or external one (none)."""
     variant = _woo_variant(row, today, title=None) if kind == "simple" else None
-    return _woo_product(row, shop, (variant,) if variant else ())
+    return _woo_product(row, shop, bounded(row.get("name")), variant)
 
 
-def _woo_variable(
-    parent: _WooParent, shop: str, keys: _KeyRegistry, today: dt.date | None
-) -> Iterator[CatalogueEntry]:
-    variants: list[ProductVariant] = []
-    rows_of: dict[str, int] = {}
-    descriptions: set[str | None] = set()
-    problems: list[RowProblem] = []
-    for row in parent.variations:
-        title = bounded(", ".join(value for value in row.numbered if value))
-        try:
-            variant = _woo_variant(
-                row,
-                today,
-                title=title,
-                parent_tax_status=parent.row.get("tax_status"),
-                parent_tax_class=parent.row.get("tax_class"),
-            )
-        except _BadRow as bad:
-            problems.append(RowProblem(row.number, str(bad)))
-            continue
-        if variant is None:
-            continue  # a disabled variation, or one without a price
-        variants.append(variant)
-        rows_of[variant.variant_id] = row.number
-        descriptions.add(html_text(row.cells.get("description")))
-    if len(variants) > MAX_VARIANTS:
-        problems.append(RowProblem(parent.row.number, f"more than {MAX_VARIANTS} variations"))
-    name = f"{parent.product_id} {parent.row.get('name')!r}".rstrip()
-    if problems:
-        yield from _skipped(problems, name)
-        return
-    on_sale = _woo_on_sale(parent.row)
-    try:
-        product = _woo_product(
-            parent.row,
-            shop,
-            tuple(variants) if on_sale else (),
-            description=descriptions.pop() if len(descriptions) == 1 else None,
+def _woo_variation(row: Row, parent: Row | None, shop: str, today: dt.date | None) -> ShopProduct:
+    """A variation as a product of its own, titled like the webhook titles it."""
+    variant_title = bounded(", ".join(value for value in row.numbered if value))
+    title = bounded(row.get("name")) or (bounded(parent.get("name")) if parent else None)
+    if title and variant_title:
+        for separator in VARIATION_TITLE_SEPARATORS:
+            suffix = separator + variant_title
+            if title.endswith(suffix) and len(title) > len(suffix):
+                title = title[: -len(suffix)].rstrip()
+                break
+    if row.get("tax_class").lower() == "parent" and parent is None:
+        named = f"Parent {_quoted(row.get('parent'))}" if row.get("parent") else "no Parent"
+        raise _BadRow(
+            f"Tax class 'parent', but its parent is not in the file ({named}; export the "
+            "variable product together with its variations)"
         )
-    except _BadRow as bad:
-        yield RowProblem(parent.row.number, f"{bad} (product {name} skipped)")
-        return
-    yield from _emit(product, rows_of, parent.row.number, keys)
+    variant = _woo_variant(
+        row,
+        today,
+        title=variant_title,
+        parent_tax_status=parent.get("tax_status") if parent else "",
+        parent_tax_class=parent.get("tax_class") if parent else "",
+    )
+    return _woo_product(row, shop, title, variant)
