@@ -206,6 +206,8 @@ def print_billomat_summary(http: httpx.Client) -> None:
             f"gross {inv.get('total_gross')!s:>9} {inv.get('currency_code', '')} "
             f"{inv.get('status')!s:<9} open {inv.get('open_amount')!s:>9}  {inv.get('label') or ''}"
         )
+        if inv.get("note"):  # the VAT note (reverse charge, export, § 19)
+            print(f"             note: {' / '.join(str(inv['note']).splitlines())[:220]}")
     payments = records.get("invoice-payments", [])
     print(f"  payments ({len(payments)}):")
     for pay in payments:
