@@ -200,6 +200,10 @@ def shopify_refund(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         )
     except ValidationError as exc:
         raise _rejected(exc, "refund") from exc
+    except (ValueError, ArithmeticError) as exc:  # e.g. a tax-line rate outside 0..1
+        raise RequestRejected(
+            400, "invalid_payload", f"the refund cannot be read: {str(exc)[:200]}"
+        ) from exc
     message = ShopRefundMessage(topic=topic, refund=refund)
     (result,) = queue_refund_work([(message, f"shopify:{shop}:refund:{refund.refund_id}")])
     return result
