@@ -127,7 +127,7 @@ class LocalAws:
         return dict(self.environment)
 
     def queue_depths(self) -> dict[str, dict[str, int]]:
-        """Visible and in-flight messages per work queue and its dead-letter queue."""
+        """Visible, in-flight and delayed messages per work queue and its dead-letter queue."""
         import boto3
 
         sqs = boto3.client("sqs", region_name=REGION)
@@ -141,9 +141,14 @@ class LocalAws:
 def _depth(sqs: Any, url: str) -> dict[str, int]:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
     )["Attributes"]
     return {
+        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
         "visible": int(attributes["ApproximateNumberOfMessages"]),
         "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
     }

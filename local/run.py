@@ -88,18 +88,21 @@ def local_mode(port: int) -> Iterator[str]:
         print(f"  local mode stopped (exit code {process.returncode})")
 
 
-def is_product_sample(path: Path) -> bool:
-    """Product deliveries are replayed first: an order can only link a synced article."""
-    return path.name.startswith("product-")
+def replay_phase(path: Path) -> int:
+    """Products first (an order can only link a synced article), refunds and cancellations
+    last (they need the order's invoice), everything else in between."""
+    if path.name.startswith("product-"):
+        return 0
+    if path.name.startswith(("refund-", "order-cancelled", "order-refunded")):
+        return 2
+    return 1
 
 
-def replay_events(
-    http: httpx.Client, public_base_url: str, *, products: bool
-) -> list[tuple[str, int]]:
-    """POST the product samples (``products``) or all others; print (name, status) each."""
+def replay_events(http: httpx.Client, public_base_url: str, *, phase: int) -> list[tuple[str, int]]:
+    """POST the samples of one replay phase; print (name, status) each."""
     secrets = LocalSettings.from_env().webhook_secrets
     results = []
-    for path in (p for p in sample_files() if is_product_sample(p) == products):
+    for path in (p for p in sample_files() if replay_phase(p) == phase):
         delivery = load_delivery(path, secrets, public_base_url)
         response = http.post(delivery.route, content=delivery.body, headers=delivery.headers)
         detail = response.text.strip().replace("\n", " ")
@@ -116,7 +119,8 @@ def wait_for_drained_queues(http: httpx.Client) -> dict[str, Any]:
         busy = {
             name: depth
             for name, depth in health["queues"].items()
-            if name in health["queue_workers"] and (depth["visible"] or depth["in_flight"])
+            if name in health["queue_workers"]
+            and (depth["visible"] or depth["in_flight"] or depth.get("delayed"))
         }
         if not busy or time.monotonic() > deadline:
             return health
@@ -214,6 +218,16 @@ def print_billomat_summary(http: httpx.Client) -> None:
         print(
             f"    invoice {pay.get('invoice_id')!s:<6} {pay.get('amount')!s:>9} "
             f"{pay.get('type')} {pay.get('date')}  {pay.get('comment') or ''}"
+        )
+    credit_notes = records.get("credit-notes", [])
+    print(f"  credit notes ({len(credit_notes)}):")
+    for note in credit_notes:
+        invoice = next((i for i in invoices if i.get("id") == note.get("invoice_id")), {})
+        print(
+            f"    {note.get('credit_note_number') or '(draft)'!s:<8} for "
+            f"{invoice.get('invoice_number') or note.get('invoice_id')!s:<8} "
+            f"gross {note.get('total_gross')!s:>9} {note.get('status')!s:<9} "
+            f"{note.get('label') or ''}"
         )
     reminders = records.get("reminders", [])
     print(f"  reminders ({len(reminders)}):")
@@ -362,11 +376,14 @@ def main() -> int:
         print(f"   Billomat sandbox at {health['billomat_base_url']}")
         print(f"   HubSpot sandbox at {health['hubspot_base_url']}")
         print("2. replaying events/ (signed like the real senders): shop products first")
-        replay_events(http, health["public_base_url"], products=True)
+        replay_events(http, health["public_base_url"], phase=0)
         wait_for_drained_queues(http)
         print_articles(http)
         print("   then orders, deals and bank transactions")
-        replay_events(http, health["public_base_url"], products=False)
+        replay_events(http, health["public_base_url"], phase=1)
+        wait_for_drained_queues(http)
+        print("   then refunds and cancellations of those orders")
+        replay_events(http, health["public_base_url"], phase=2)
         print("   camt.053 statement events/camt053/statement-sample.xml → /local/imports/camt053")
         statement = (ROOT / "events" / "camt053" / "statement-sample.xml").read_bytes()
         imported = http.post("/local/imports/camt053", content=statement)
