@@ -87,6 +87,7 @@ bench: venv
 	$(PY) bench/order_requests.py
 	$(PY) bench/deal_requests.py
 	$(PY) bench/article_requests.py
+	$(PY) bench/refund_requests.py
 	$(PY) bench/catalogue_import.py
 	$(PY) bench/mixed_burst.py
 	$(PY) bench/report_requests.py
