@@ -152,6 +152,9 @@ class InvoiceCheckpoint(Checkpoint):
     """``order#<reference>`` / ``invoice``: how far the order's invoice has come."""
 
     client_id: int | None = None
+    recipient: str | None = None
+    """The buyer's e-mail the invoice goes to, saved with ``client_id`` (the refund worker
+    sends the credit note there); ``None`` for orders invoiced before it was kept."""
     create_started: int | None = None
     """The invoice create was sent at this epoch second and its answer not yet recorded."""
     invoice_id: int | None = None
@@ -201,7 +204,9 @@ class OrderInvoicing:
             client_id = find_or_create_client(
                 self.billomat, self.store, buyer_of(order, decision), owner=order.reference
             )
-            state = checkpoint.save(client_id=client_id)
+            # The recipient rides along (same write): a refund's credit note goes to it
+            # without asking Billomat for the client's e-mail.
+            state = checkpoint.save(client_id=client_id, recipient=order.customer.email)
 
         created: Invoice | None = None
         if state.invoice_id is None:

@@ -14,8 +14,10 @@ Refund (checkpoint ``refund#<refund reference>`` / ``credit_note``, every write 
 4. **Create** the credit note (``customfield`` = the refund reference, ``create_once``); its
    total must equal the refund to the cent, else it stays a draft and accounting is told.
    A split amount-only refund is reported to accounting.
-5. **Complete**, **e-mail** once (German default text), **book the payout** once (marker = the
-   refund reference, payment type from the gateway): the credit note is PAID.
+5. **Complete**, **e-mail** once (German default text; to the refund's e-mail, else the
+   recipient the order workflow kept in its checkpoint, else — an order invoiced before it was
+   kept — the Billomat client's), **book the payout** once (marker = the refund reference,
+   payment type from the gateway): the credit note is PAID.
 
 Cancellation (checkpoint ``order#<order reference>`` / ``cancellation``): an unpaid, completed
 invoice of the order is cancelled (retry-safe action) and accounting notified; a paid or
@@ -95,6 +97,9 @@ class OrderInvoiceState(Checkpoint):
     """What the refund reads of the order workflow's checkpoint (``order#…`` / ``invoice``)."""
 
     client_id: int | None = None
+    recipient: str | None = None
+    """The e-mail the order's invoice went to (``None`` for orders invoiced before it was
+    kept)."""
     invoice_id: int | None = None
     total_gross: Decimal | None = None
     completed: bool = False
@@ -105,6 +110,9 @@ class RefundCheckpoint(Checkpoint):
 
     invoice_id: int | None = None
     client_id: int | None = None
+    recipient: str | None = None
+    """The order's recipient, from the order workflow's checkpoint; else the client's e-mail
+    is read from Billomat when the credit note is sent."""
     invoice_total: Decimal | None = None
     reserved: bool = False
     create_started: int | None = None
@@ -249,6 +257,7 @@ class RefundCrediting:
             return checkpoint.save(
                 invoice_id=order.invoice_id,
                 client_id=order.client_id,
+                recipient=order.recipient,
                 invoice_total=order.total_gross,
             )
         invoice = self._billomat_invoice(refund.order_reference)
@@ -380,7 +389,9 @@ class RefundCrediting:
     ) -> RefundCheckpoint:
         if state.email not in (None, EmailStep.SENDING):
             return state
-        recipient = refund.email or self.billomat.get_client(client_id).email
+        # The refund's own e-mail, else the order's (kept by the order workflow); Billomat's
+        # client only for an order invoiced before that was kept, or found in Billomat.
+        recipient = refund.email or state.recipient or self.billomat.get_client(client_id).email
         number = refund.order_number or refund.order_id
         latest = state
 
