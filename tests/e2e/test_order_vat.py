@@ -111,6 +111,9 @@ def test_reverse_charge_order_gets_both_vat_ids_a_no_tax_client_and_zero_rate_po
     assert f"Our VAT ID: {SELLER_VAT_ID}" in note
     [mail] = billomat.sandbox.sent_emails
     assert mail.to == ["inkoop@bakkerij-jansen.example"]
+    # kept for the order's credit notes, which carry the same note
+    reference = invoice["customfield"]
+    assert checkpoint(stack, reference)["vat_note"] in note
 
 
 def test_reverse_charge_order_of_a_new_customer_costs_eight_billomat_requests(

@@ -286,3 +286,21 @@ def test_cancellation_of_a_paid_invoice_only_notifies(
     assert invoice.status.value == "PAID"
     assert credit_notes(billomat) == []
     assert any("nicht storniert" in subject for subject in inbox())
+
+
+def test_a_credit_note_repeats_its_invoices_vat_note(stack: Stack, billomat: Billomat) -> None:
+    """The same VAT rules apply to credit notes: the note the order's invoice got (here as
+    the order workflow keeps it in its checkpoint) is the credit note's note."""
+    from autopilot.workflow_state import WorkflowStore
+
+    invoice_order(stack, ORDER_1001)
+    note = "Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1a UStG)."
+    WorkflowStore(stack.environment["WORKFLOW_TABLE"]).update(
+        "order#shopify:demo-shop.myshopify.com:order:820982911946154508",
+        "invoice",
+        {"vat_note": note},
+    )
+    deliver(REFUND_FULL)
+    drain_refunds(stack)
+    (credit_note,) = credit_notes(billomat)
+    assert credit_note.note == note

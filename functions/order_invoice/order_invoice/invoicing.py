@@ -168,6 +168,8 @@ class InvoiceCheckpoint(Checkpoint):
     done then."""
     note_added: bool = False
     """The VAT decision's note is on the draft."""
+    vat_note: str | None = None
+    """That note (reverse charge, export, § 19): the order's credit notes carry it too."""
 
 
 class OrderInvoicing:
@@ -222,7 +224,7 @@ class OrderInvoicing:
                 return self._held(order, state, decision)
             if decision.note and not state.note_added:
                 self._add_note(invoice_id, decision.note, created)
-                state = checkpoint.save(note_added=True)
+                state = checkpoint.save(note_added=True, vat_note=decision.note)
             # A state change the client makes retry-safe (it checks whether it was reached).
             self.billomat.complete_invoice(invoice_id, self.settings.invoice_template_id)
             state = checkpoint.save(completed=True)

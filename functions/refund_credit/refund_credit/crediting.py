@@ -103,6 +103,8 @@ class OrderInvoiceState(Checkpoint):
     invoice_id: int | None = None
     total_gross: Decimal | None = None
     completed: bool = False
+    vat_note: str | None = None
+    """The invoice's VAT note (reverse charge, export, § 19 UStG), repeated on its credit notes."""
 
 
 class RefundCheckpoint(Checkpoint):
@@ -114,6 +116,7 @@ class RefundCheckpoint(Checkpoint):
     """The order's recipient, from the order workflow's checkpoint; else the client's e-mail
     is read from Billomat when the credit note is sent."""
     invoice_total: Decimal | None = None
+    vat_note: str | None = None
     reserved: bool = False
     create_started: int | None = None
     credit_note_id: int | None = None
@@ -259,6 +262,7 @@ class RefundCrediting:
                 client_id=order.client_id,
                 recipient=order.recipient,
                 invoice_total=order.total_gross,
+                vat_note=order.vat_note,
             )
         invoice = self._billomat_invoice(refund.order_reference)
         if invoice is None or invoice.status is InvoiceStatus.DRAFT:
@@ -325,6 +329,7 @@ class RefundCrediting:
                     currency_code=refund.currency,
                     net_gross=NetGross.GROSS,
                     template_id=self.settings.template_id,
+                    note=state.vat_note,
                     customfield=refund.reference,
                     items=[
                         CreditNoteItemDraft(
