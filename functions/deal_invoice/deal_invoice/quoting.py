@@ -46,7 +46,7 @@ from autopilot.billomat import (
 from autopilot.business_time import berlin_today
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.client_matching import find_or_create_client
-from autopilot.email_once import EmailStep, send_email_once
+from autopilot.email_once import EmailStep, email_recorded_once
 from autopilot.hubspot import Company, Contact, Deal, HubSpotClient, HubSpotNotFound
 from autopilot.notifications import AccountingNotifier
 from autopilot.settings import DealInvoiceSettings
@@ -437,7 +437,6 @@ class DealQuoting:
         document_id: int,
     ) -> DealCheckpoint:
         recipient = state.recipient or None
-        latest = state
         settings = self.settings
         is_offer = document == "offer"
         step_field = "offer_email" if is_offer else "invoice_email"
@@ -448,15 +447,10 @@ class DealQuoting:
         )
         label = "Angebot" if is_offer else "Rechnung"
 
-        def mark(step: EmailStep | None) -> None:
-            nonlocal latest
-            latest = checkpoint.save(**{step_field: step})
-
-        def send() -> None:
-            assert recipient is not None
+        def send(to: str) -> None:
             email(
                 document_id,
-                to=[recipient],
+                to=[to],
                 cc=[settings.accounting_cc] if settings.accounting_cc else None,
                 subject=subject.replace("{deal_name}", context.name),
                 body=body.replace("{deal_name}", context.name),
@@ -477,8 +471,7 @@ class DealQuoting:
                 ]
             self.notifier.notify(f"Bitte prüfen: {label} zu {context.name}", lines)
 
-        send_email_once(getattr(state, step_field), bool(recipient), mark, send, report)
-        return latest
+        return email_recorded_once(checkpoint, state, step_field, recipient, send, report)
 
     def _writeback_names(self) -> tuple[str, ...]:
         settings = self.settings

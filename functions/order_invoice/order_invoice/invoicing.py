@@ -48,7 +48,7 @@ from autopilot.billomat import (
 )
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.client_matching import Buyer, find_or_create_client
-from autopilot.email_once import EmailStep, send_email_once
+from autopilot.email_once import EmailStep, email_recorded_once
 from autopilot.money import ZERO
 from autopilot.notifications import AccountingNotifier
 from autopilot.payments import PaymentToBook, book_payment_once
@@ -361,17 +361,11 @@ class OrderInvoicing:
         invoice_id: int,
     ) -> InvoiceCheckpoint:
         recipient = order.customer.email
-        latest = state
 
-        def mark(step: EmailStep | None) -> None:
-            nonlocal latest
-            latest = checkpoint.save(email=step)
-
-        def send() -> None:
-            assert recipient is not None
+        def send(to: str) -> None:
             self.billomat.email_invoice(
                 invoice_id,
-                to=[recipient],
+                to=[to],
                 cc=[self.settings.accounting_cc] if self.settings.accounting_cc else None,
                 subject=self.settings.email_subject.replace("{order_number}", order.order_number),
                 body=self.settings.email_body.replace("{order_number}", order.order_number),
@@ -396,8 +390,7 @@ class OrderInvoicing:
                     ],
                 )
 
-        send_email_once(state.email, bool(recipient), mark, send, report)
-        return latest
+        return email_recorded_once(checkpoint, state, "email", recipient, send, report)
 
     def _book_payment(
         self,

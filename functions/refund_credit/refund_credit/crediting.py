@@ -44,7 +44,7 @@ from autopilot.billomat import (
     NetGross,
 )
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
-from autopilot.email_once import EmailStep, send_email_once
+from autopilot.email_once import EmailStep, email_recorded_once
 from autopilot.money import ZERO
 from autopilot.notifications import AccountingNotifier
 from autopilot.payments import CreditNotePaymentToBook, book_credit_note_payment_once
@@ -398,17 +398,11 @@ class RefundCrediting:
         # client only for an order invoiced before that was kept, or found in Billomat.
         recipient = refund.email or state.recipient or self.billomat.get_client(client_id).email
         number = refund.order_number or refund.order_id
-        latest = state
 
-        def mark(step: EmailStep | None) -> None:
-            nonlocal latest
-            latest = checkpoint.save(email=step)
-
-        def send() -> None:
-            assert recipient is not None
+        def send(to: str) -> None:
             self.billomat.email_credit_note(
                 credit_note_id,
-                to=[recipient],
+                to=[to],
                 cc=[self.settings.accounting_cc] if self.settings.accounting_cc else None,
                 subject=self.settings.email_subject.replace("{order_number}", number),
                 body=self.settings.email_body.replace("{order_number}", number),
@@ -429,8 +423,7 @@ class RefundCrediting:
                 ],
             )
 
-        send_email_once(state.email, bool(recipient), mark, send, report)
-        return latest
+        return email_recorded_once(checkpoint, state, "email", recipient, send, report)
 
     def _hold(
         self,

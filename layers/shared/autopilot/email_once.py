@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
+from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.write_once import WriteOutcome, write_once
 
 
@@ -55,3 +56,27 @@ def send_email_once(
         return EmailStep.UNKNOWN
     mark(EmailStep.SENT)
     return EmailStep.SENT
+
+
+def email_recorded_once[C: Checkpoint](
+    checkpoint: CheckpointRecord[C],
+    state: C,
+    field: str,
+    recipient: str | None,
+    send: Callable[[str], None],
+    report: Callable[[EmailStep], None],
+) -> C:
+    """:func:`send_email_once` with its step kept in the checkpoint field ``field``; returns
+    the checkpoint as last saved. ``send(recipient)`` makes the request."""
+    latest = state
+
+    def mark(step: EmailStep | None) -> None:
+        nonlocal latest
+        latest = checkpoint.save(**{field: step})
+
+    def send_to_recipient() -> None:
+        assert recipient is not None
+        send(recipient)
+
+    send_email_once(getattr(state, field), bool(recipient), mark, send_to_recipient, report)
+    return latest
