@@ -54,7 +54,9 @@ def test_queued_message_reaches_the_worker_within_a_second(system: LocalSystem) 
     sqs.send_message(QueueUrl=system.aws.queue_urls["orders"], MessageBody='{"order": 1}')
     assert wait_until(lambda: received == ['{"order": 1}'])
     assert time.monotonic() - sent < 1.5
-    assert wait_until(lambda: system.aws.queue_depths()["orders"] == {"visible": 0, "in_flight": 0})
+    assert wait_until(
+        lambda: system.aws.queue_depths()["orders"] == {"visible": 0, "in_flight": 0, "delayed": 0}
+    )
 
 
 def test_failed_item_is_retried_then_lands_in_the_dead_letter_queue(system: LocalSystem) -> None:
