@@ -1,4 +1,5 @@
-"""The one scheduled-run shape: input, business moment, summary, stop-and-report, over fakes."""
+"""The one scheduled-run shape: input, business moment, summary, stop-and-report, the
+schedule's lock (one run at a time), over fakes and a moto workflow table."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from moto import mock_aws
 
 from autopilot.billomat import (
     BillomatAuthError,
@@ -23,17 +26,21 @@ from autopilot.billomat import (
 )
 from autopilot.billomat_access import use_billomat_client
 from autopilot.scheduled_run import (
+    RUN_LOCK_STALE_SECONDS,
     BatchRunSummary,
     ScheduledRun,
     ScheduledRunIncomplete,
     ScheduleInput,
     ScheduleInputError,
+    run_lock_key,
     run_moment,
     scheduled_handler,
     stopping_on_systemic_errors,
     work_through,
 )
+from autopilot.workflow_state import LOCK_SORT_KEY, ClaimHeldElsewhere, WorkflowStore
 from local.lambda_events import LocalLambdaContext
+from local.template_schema import load_template, table_definition
 
 BERLIN = ZoneInfo("Europe/Berlin")
 log = logging.getLogger("autopilot.test_scheduled_run")
@@ -110,38 +117,68 @@ class ThingsIncomplete(ScheduledRunIncomplete):
     pass
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass
 class Harness:
     billomat: FakeBillomat
     logs: io.StringIO
+    store: WorkflowStore
+    clock: FakeClock
     runs: list[ScheduledRun] = field(default_factory=list)
 
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.logs.getvalue().splitlines() if line]
+
+    def lock(self, name: str = "things") -> dict[str, Any] | None:
+        return self.store.get(run_lock_key(name), LOCK_SORT_KEY)
 
 
 @pytest.fixture
 def harness() -> Iterator[Harness]:
     billomat = FakeBillomat()
     use_billomat_client(billomat)  # type: ignore[arg-type]
+    clock = FakeClock()
     try:
-        yield Harness(billomat, io.StringIO())
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-central-1")
+            client.create_table(
+                TableName="workflow", **table_definition(load_template(), "WorkflowTable")
+            )
+            yield Harness(billomat, io.StringIO(), WorkflowStore("workflow", client, clock), clock)
     finally:
         use_billomat_client(None)
 
 
-def handler_for(harness: Harness, summary: Summary) -> Any:
+def handler_for(
+    harness: Harness,
+    summary: Summary,
+    name: str = "things",
+    during: Any = None,
+) -> Any:
+    """The handler of schedule ``name`` answering ``summary``; ``during(invocation)`` runs
+    inside the run (while it holds the lock)."""
+
     def run(invocation: ScheduledRun) -> Summary:
         harness.runs.append(invocation)
+        if during is not None:
+            during(invocation)
         return summary
 
     return scheduled_handler(
-        "things",
+        name,
         run,
         # a logger of its own per test (Powertools keeps the first handler of a service name)
         logger=Logger(service=f"things-{uuid.uuid4().hex}", level="INFO", stream=harness.logs),
-        metrics=Metrics(namespace="Test", service="things"),
+        metrics=Metrics(namespace="Test", service=name),
         incomplete=ThingsIncomplete,
+        store=lambda: harness.store,
     )
 
 
@@ -184,6 +221,105 @@ def test_a_bad_now_fails_before_the_run_starts(harness: Harness) -> None:
     with pytest.raises(ScheduleInputError):
         handler({"now": "yesterday"}, LocalLambdaContext("things"))
     assert harness.runs == []
+
+
+# -- one run at a time: the schedule's lock ------------------------------------------------
+
+
+def test_an_overlapping_run_of_the_same_schedule_does_no_work_and_reports_busy(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = handler_for(harness, Summary(sent=["x"]))
+    answers: list[dict[str, Any]] = []
+    first_context = LocalLambdaContext("things", timeout_seconds=900)
+
+    def meanwhile(invocation: ScheduledRun) -> None:
+        assert harness.lock() is not None
+        assert harness.lock()["owner"] == first_context.aws_request_id  # type: ignore[index]
+        answers.append(second({"now": "2026-11-25T09:00:00"}, LocalLambdaContext("things")))
+
+    first = handler_for(harness, Summary(sent=["a", "b"]), during=meanwhile)
+    answer = first({"now": "2026-11-25T09:00:00"}, first_context)
+
+    assert answer["sent"] == 2
+    assert len(harness.runs) == 1  # the second run never reached its work
+    (busy,) = answers
+    assert busy["schedule"] == "things"
+    assert busy["skipped"] == "another run holds the lock"
+    assert first_context.aws_request_id in busy["detail"]
+    assert harness.lock() is None  # released when the first run ended
+    lines = harness.lines()
+    skipped = [line for line in lines if line["level"] == "WARNING"]
+    assert [line["message"] for line in skipped] == [
+        "things run skipped: another run holds the lock"
+    ]
+    assert skipped[0]["correlation_id"] == "things:2026-11-25"
+    assert not [line for line in lines if line["level"] == "ERROR"]
+    metrics_lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert any(line.get("runs_skipped") == [1.0] for line in metrics_lines)
+
+    # the next run, once the first has ended, works again
+    again = handler_for(harness, Summary(sent=["c"]))({}, LocalLambdaContext("things"))
+    assert again["sent"] == 1
+    assert len(harness.runs) == 2
+
+
+def test_a_lock_left_by_a_crashed_run_is_taken_over_once_stale(harness: Harness) -> None:
+    claim = harness.store.claim(
+        run_lock_key("things"), LOCK_SORT_KEY, "crashed-request", RUN_LOCK_STALE_SECONDS
+    )
+    assert claim.acquired  # a run that Lambda killed never released it
+    handler = handler_for(harness, Summary(sent=["a"]))
+
+    harness.clock.now += RUN_LOCK_STALE_SECONDS - 1  # the holder might still be running
+    assert handler({}, LocalLambdaContext("things"))["skipped"] == "another run holds the lock"
+    assert harness.runs == []
+
+    harness.clock.now += 2  # older than any scheduled function's timeout: the holder is gone
+    assert handler({}, LocalLambdaContext("things")) == {
+        "sent": 1,
+        "link": "https://signed.example/?token=secret",
+    }
+    assert len(harness.runs) == 1
+    assert harness.lock() is None
+
+
+def test_lambdas_retry_of_a_killed_run_takes_its_own_lock_over_at_once(harness: Harness) -> None:
+    killed = LocalLambdaContext("things")
+    harness.store.claim(
+        run_lock_key("things"), LOCK_SORT_KEY, killed.aws_request_id, RUN_LOCK_STALE_SECONDS
+    )
+    retry = LocalLambdaContext("things", aws_request_id=killed.aws_request_id)  # Lambda keeps it
+    assert handler_for(harness, Summary(sent=["a"]))({}, retry)["sent"] == 1
+
+
+def test_a_stopped_run_releases_the_lock_for_its_retry(harness: Harness) -> None:
+    stopped = Summary(stopped_because="Billomat unavailable: down", deferred=1)
+    with pytest.raises(ThingsIncomplete):
+        handler_for(harness, stopped)({}, LocalLambdaContext("things"))
+    assert harness.lock() is None
+    assert handler_for(harness, Summary(sent=["a"]))({}, LocalLambdaContext("things"))["sent"] == 1
+
+
+def test_a_claim_held_inside_the_run_is_the_runs_error_not_a_skip(harness: Harness) -> None:
+    def blocked(invocation: ScheduledRun) -> None:
+        raise ClaimHeldElsewhere("invoice#7 is being worked on by someone")
+
+    with pytest.raises(ClaimHeldElsewhere, match="invoice#7"):
+        handler_for(harness, Summary(), during=blocked)({}, LocalLambdaContext("things"))
+    assert harness.lock() is None
+
+
+def test_different_schedules_do_not_wait_for_each_other(harness: Harness) -> None:
+    answers: list[dict[str, Any]] = []
+
+    def meanwhile(invocation: ScheduledRun) -> None:
+        other = handler_for(harness, Summary(sent=["r"]), name="others")
+        answers.append(other({}, LocalLambdaContext("others")))
+
+    handler_for(harness, Summary(sent=["a"]), during=meanwhile)({}, LocalLambdaContext("things"))
+    assert answers[0]["sent"] == 1
+    assert [run.name for run in harness.runs] == ["things", "others"]
 
 
 # -- stop and report -----------------------------------------------------------------------------

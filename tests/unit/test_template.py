@@ -496,7 +496,7 @@ def test_files_bucket_is_private_encrypted_versioned_tls_only(template: dict[str
 # ------------------------------------------------------------------ scheduled functions
 
 
-def test_scheduled_functions_run_in_berlin_time_one_at_a_time_with_retries(
+def test_scheduled_functions_run_in_berlin_time_with_retries(
     template: dict[str, Any],
 ) -> None:
     scheduled = {}
@@ -509,9 +509,32 @@ def test_scheduled_functions_run_in_berlin_time_one_at_a_time_with_retries(
         assert schedule["ScheduleExpressionTimezone"] == "Europe/Berlin"
         assert "Ref" in schedule["ScheduleExpression"]  # configurable as a parameter
         assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
-        assert properties["ReservedConcurrentExecutions"] == 1
         on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert on_failure["Destination"] == {"Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]}
+
+
+def test_no_function_reserves_concurrency(template: dict[str, Any]) -> None:
+    """A new account's quota of 10 cannot spare reserved concurrency: the first deploy would
+    fail. One scheduled run at a time comes from the schedule's lock in the workflow table."""
+    assert "ReservedConcurrentExecutions" not in template["Globals"]["Function"]
+    for name, function in _functions(template).items():
+        assert "ReservedConcurrentExecutions" not in function["Properties"], name
+
+
+def test_a_schedule_lock_outlives_its_function_timeout(template: dict[str, Any]) -> None:
+    """The lock of a run that is still running never counts as stale: the stale time exceeds
+    the timeout of every scheduled function, and each one can reach its lock's table."""
+    from autopilot.scheduled_run import RUN_LOCK_STALE_SECONDS
+
+    for name, function in _functions(template).items():
+        events = (function["Properties"].get("Events") or {}).values()
+        if not any(event["Type"] == "ScheduleV2" for event in events):
+            continue
+        assert _timeout(template, function) < RUN_LOCK_STALE_SECONDS, name
+        policies = function["Properties"]["Policies"]
+        assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "WorkflowTable"}}} in policies, name
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["WORKFLOW_TABLE"] == {"Ref": "WorkflowTable"}
 
 
 # ------------------------------------------------------------------ operational alarms

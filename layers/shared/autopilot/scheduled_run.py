@@ -9,10 +9,21 @@ function's handler around the workflow's run:
 1. parse the input (:class:`ScheduleInput`) into the business moment, in Berlin;
 2. correlation id ``<run>:<business day>``; the Billomat client may wait for its rate limit
    only as long as the Lambda's remaining time allows;
-3. run the workflow, emit its metrics, log its one summary and answer it;
-4. a run that a systemic Billomat error stopped early (rate limit, outage, refused key) logs an
+3. take the schedule's lock in the workflow table (:func:`run_lock_key`): one run of a
+   schedule at a time, without reserved concurrency (see "One run at a time" below);
+4. run the workflow, emit its metrics, log its one summary and answer it;
+5. a run that a systemic Billomat error stopped early (rate limit, outage, refused key) logs an
    error and raises the function's "incomplete" exception after recording what it did, so the
    Lambda retry and the on-failure destination take over (the checkpoints make that safe).
+
+One run at a time: the run holds ``schedule#<name>`` / ``lock`` (owner: the Lambda request id)
+while it works. A second run of the same schedule that starts meanwhile does no work: it logs a
+warning, counts the metric ``runs_skipped`` and answers :func:`skipped_answer` (``{"skipped":
+"another run holds the lock", ...}``) — a success, so neither the Lambda retry nor the
+on-failure destination re-runs it; the run holding the lock does the work. A lock left by a run
+that Lambda killed (timeout, crash) is taken over by Lambda's own retry of that invocation at
+once (a retry keeps its request id, the lock's owner), by any other run once it is older than
+:data:`RUN_LOCK_STALE_SECONDS`, which exceeds every scheduled function's timeout.
 
 Inside a run, :func:`stopping_on_systemic_errors` and :func:`work_through` are the
 stop-and-report rule: a systemic error ends the run and counts what is left as deferred; any
@@ -23,8 +34,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
@@ -35,6 +47,7 @@ from autopilot.billomat import BillomatError, describe_stop, is_systemic
 from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.business_time import BERLIN, berlin_time, parse_moment
 from autopilot.observability import route_domain_logs
+from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore, workflow_store_for
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -183,6 +196,31 @@ class BatchRunSummary[T]:
         return f"{len(self.sent)} {self.SENT_WHAT} sent, {self.deferred} deferred to the retry"
 
 
+# -- one run at a time --------------------------------------------------------------------------
+
+RUN_LOCK_STALE_SECONDS = 900 + 60
+"""How old a schedule's lock must be before another run may take it over: Lambda's longest
+timeout (900 s, the scheduled functions' ``Timeout`` in template.yaml) plus a minute, so the lock
+of a run that is still running is never taken (a template test keeps the timeouts below it)."""
+
+SKIPPED_BECAUSE = "another run holds the lock"
+
+
+def run_lock_key(name: str) -> str:
+    """The workflow-table key (``pk``; the sort key is ``lock``) of schedule ``name``'s lock."""
+    return f"schedule#{name}"
+
+
+def skipped_answer(name: str, held: ClaimHeldElsewhere) -> dict[str, Any]:
+    """What a run answers when another run of its schedule holds the lock: it did nothing."""
+    return {"schedule": name, "skipped": SKIPPED_BECAUSE, "detail": str(held)}
+
+
+def _configured_store() -> WorkflowStore:
+    """The container's store of the workflow table (``WORKFLOW_TABLE``)."""
+    return workflow_store_for(os.environ["WORKFLOW_TABLE"])
+
+
 # -- the handler -------------------------------------------------------------------------------
 
 
@@ -193,11 +231,13 @@ def scheduled_handler[S: RunSummary](
     logger: Logger,
     metrics: Metrics,
     incomplete: type[ScheduledRunIncomplete] = ScheduledRunIncomplete,
+    store: Callable[[], WorkflowStore] = _configured_store,
 ) -> Handler:
     """The Lambda handler of the scheduled function ``name`` that runs ``run``.
 
     ``logger`` is the function's (:func:`autopilot.observability.function_logger`), ``metrics``
-    its Metrics; ``incomplete`` is raised when the summary says the run stopped early.
+    its Metrics; ``incomplete`` is raised when the summary says the run stopped early;
+    ``store`` gives the workflow table that holds the schedule's lock.
     """
 
     @logger.inject_lambda_context(clear_state=True)
@@ -205,11 +245,22 @@ def scheduled_handler[S: RunSummary](
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         route_domain_logs(logger)  # local mode and tests import several functions' modules
         moment = run_moment(event)
-        billomat = billomat_client()
-        billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
-        invocation = ScheduledRun(name, moment, context.aws_request_id, billomat)
-        logger.set_correlation_id(f"{name}:{invocation.business_day.isoformat()}")
-        summary = run(invocation)
+        logger.set_correlation_id(f"{name}:{moment.date().isoformat()}")
+        with ExitStack() as held:
+            try:  # only the lock's own refusal is a skip; one inside the run is the run's
+                held.enter_context(
+                    store().exclusive(
+                        run_lock_key(name), context.aws_request_id, RUN_LOCK_STALE_SECONDS
+                    )
+                )
+            except ClaimHeldElsewhere as busy:
+                metrics.add_metric(name="runs_skipped", unit=MetricUnit.Count, value=1)
+                answer = skipped_answer(name, busy)
+                logger.warning(f"{name} run skipped: {SKIPPED_BECAUSE}", extra=answer)
+                return answer
+            billomat = billomat_client()
+            billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
+            summary = run(ScheduledRun(name, moment, context.aws_request_id, billomat))
         for metric, count in summary.metric_counts().items():
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=count)
         logged = {"summary": summary.loggable()}
