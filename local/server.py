@@ -34,6 +34,8 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 WORKER_POLL_SECONDS = 0.2
 WORKER_TIMEOUT_SECONDS = 60.0
 INTAKE_HANDLER = "webhooks.app:lambda_handler"
+# the operator API (`/admin/...`): IAM-authorized in AWS, open here (loopback only)
+ADMIN_HANDLER = "admin.app:lambda_handler"
 
 # queue -> worker handler ("package.module:function"); a queue without a worker keeps its
 # messages until the workflow lands (the intake answers 501 for those routes meanwhile).
@@ -165,6 +167,7 @@ class LocalSystem:
         os.environ.update(environment)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # what the functions log, as JSON
         self.intake = load_handler(INTAKE_HANDLER)
+        self.admin = load_handler(ADMIN_HANDLER)
         self.workers = {queue: load_handler(path) for queue, path in QUEUE_WORKERS.items()}
         self._worker = threading.Thread(target=self._drain_queues, name="queue-worker", daemon=True)
         self._worker.start()
@@ -241,6 +244,8 @@ class LocalSystem:
         path = parts.path
         if path.startswith("/webhooks/"):
             return self._invoke_intake(method, path, parts.query, headers, body)
+        if path.startswith("/admin/"):
+            return self._invoke_admin(method, path, parts.query, headers, body)
         if path == "/local/health" and method == "GET":
             return HttpResult.json(
                 200,
@@ -341,6 +346,19 @@ class LocalSystem:
             raw = base64.b64decode(payload)
         else:
             raw = payload.encode("utf-8")
+        headers_out = {k.lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+        return HttpResult(int(response.get("statusCode", 200)), headers_out, raw)
+
+    def _invoke_admin(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> HttpResult:
+        """The operator API's handler, as API Gateway would call it (no IAM locally)."""
+        event = http_api_event(method, path, headers, body, query_string=query)
+        context = LocalLambdaContext(function_name="admin", timeout_seconds=30)
+        with self._invoke_lock:  # it may book on Billomat: one handler at a time, as the worker
+            response = self.admin(event, context)
+        payload = response.get("body") or ""
+        raw = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         headers_out = {k.lower(): str(v) for k, v in (response.get("headers") or {}).items()}
         return HttpResult(int(response.get("statusCode", 200)), headers_out, raw)
 

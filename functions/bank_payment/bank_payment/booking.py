@@ -7,7 +7,8 @@ Lambda that died half-way continues where the last attempt stopped and never boo
 - ``state``: the decision is stored (``plan``) *before* the first payment is booked. A later
   attempt carries the stored plan out instead of deciding again — after a partial booking the
   open amounts have changed and a new decision would differ;
-- ``payment#<invoice_id>``: one sub-checkpoint per invoice of the plan. It is marked
+- ``payment#<invoice_id>``: one sub-checkpoint per invoice of the plan (the step is
+  :func:`autopilot.bank_booking.book_transfer_payment`, shared with the operator API). It is marked
   ``started`` before ``POST /invoice-payments``; an attempt that finds the mark without a
   payment id first looks for a payment on that invoice whose comment carries our marker
   ``[<source>:<transaction_id>]``, and books only if there is none. A Billomat error that
@@ -34,28 +35,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from autopilot.bank_booking import (
+    REVIEW_PARTITION,
+    STATE,
+    PaymentRefused,
+    PlannedBooking,
+    book_transfer_payment,
+    checkpoint_key,
+)
 from autopilot.bank_transactions import BankTransaction, may_be_one_transfer
 from autopilot.billomat import (
     BillomatClient,
     BillomatNotFoundError,
-    BillomatValidationError,
     InvoiceStatus,
-    PaymentType,
 )
 from autopilot.checkpoints import Checkpoint, CheckpointRecord
 from autopilot.money import german_amount
 from autopilot.notifications import AccountingNotifier
-from autopilot.payments import PaymentToBook, book_payment_once
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore
-from autopilot.write_once import WriteOutcome
 
 from .matching import (
     ClientFacts,
@@ -69,20 +73,12 @@ from .matching import (
 
 log = logging.getLogger("autopilot.bank_payment")
 
-STATE = "state"
 TRANSFER_CLAIM = "claim"
 # A transfer key belongs to its first arrival for good: a crashed first arrival is retried by SQS
 # (or redriven from the DLQ), never taken over by a second arrival of the same transfer.
 TRANSFER_CLAIM_NEVER_STALE = 100 * 365 * 86400
 FINAL_STATUSES = frozenset({"booked", "review", "ignored", "duplicate"})
-REVIEW_PARTITION = "review"
 PAYMENT_REFUSED = "payment_refused"
-COMMENT_TEXT_LIMIT = 80
-
-
-def checkpoint_key(transaction: BankTransaction) -> str:
-    """The workflow-table partition of one transaction."""
-    return f"banktx#{transaction.reference}"
 
 
 def transfer_claim_key(key: str) -> str:
@@ -93,36 +89,6 @@ def transfer_claim_key(key: str) -> str:
 def review_key(transaction: BankTransaction) -> str:
     """The sort key of a transaction's review item (review items sort by booking date)."""
     return f"{transaction.booking_date.isoformat()}#{transaction.reference}"
-
-
-def payment_marker(transaction: BankTransaction) -> str:
-    """What our payment comments end with; the look-up for a possibly booked payment."""
-    return f"[{transaction.reference}]"
-
-
-def payment_comment(transaction: BankTransaction) -> str:
-    """The Billomat payment comment: payer, remittance text, bank reference, our marker."""
-    parts = [f"Überweisung von {transaction.counterparty.name or 'unbekannt'}"]
-    if transaction.remittance_information:
-        text = transaction.remittance_information
-        if len(text) > COMMENT_TEXT_LIMIT:
-            text = text[: COMMENT_TEXT_LIMIT - 1] + "…"
-        parts.append(f"„{text}“")
-    if transaction.bank_reference:
-        parts.append(f"Bank-Ref. {transaction.bank_reference}")
-    parts.append(payment_marker(transaction))
-    return " · ".join(parts)
-
-
-class PlannedBooking(BaseModel):
-    """One payment of the decision, as stored before the first is booked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    invoice_id: int
-    invoice_number: str
-    amount: Decimal
-    mark_paid: bool
 
 
 class Plan(BaseModel):
@@ -150,26 +116,6 @@ class TransactionCheckpoint(Checkpoint):
     review_key: str | None = None
     duplicate_of: str | None = None
     transfer_key: str | None = None
-
-
-class PaymentCheckpoint(Checkpoint):
-    """``banktx#<reference>`` / ``payment#<invoice id>``: one payment of the plan."""
-
-    started: int | None = None
-    payment_id: int | None = None
-    refused: str | None = None
-
-
-class PaymentRefused(Exception):
-    """A payment of the plan cannot be booked (Billomat refused it, or the invoice changed
-    since the decision); nothing was booked for it."""
-
-    def __init__(self, booking: PlannedBooking, reasons: str) -> None:
-        super().__init__(f"Zahlung auf {booking.invoice_number} nicht gebucht: {reasons}")
-        self.booking = booking
-
-
-INVOICE_CLAIM_STALE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -444,64 +390,9 @@ class BankPaymentBooking:
         return None
 
     def _book(self, transaction: BankTransaction, booking: PlannedBooking) -> dict[str, Any]:
-        invoice_id = booking.invoice_id
-        done = {**booking.model_dump(mode="json"), "invoice_id": invoice_id}
-        step = CheckpointRecord(
-            self.store, PaymentCheckpoint, checkpoint_key(transaction), f"payment#{invoice_id}"
-        )
-        state = step.load()
-        if state.payment_id is not None:
-            return {**done, "payment_id": state.payment_id}
-
-        @contextmanager
-        def invoice_still_open() -> Iterator[None]:
-            # One booking per invoice at a time across containers, checked against the invoice
-            # as it is now: two transfers for one invoice decided in parallel must not both book.
-            lock = f"invoice-payment#{invoice_id}"
-            claim = self.store.claim(
-                lock, "lock", transaction.reference, INVOICE_CLAIM_STALE_SECONDS
-            )
-            if not claim.acquired:
-                raise ClaimHeldElsewhere(f"invoice {invoice_id} is being paid by another transfer")
-            try:
-                current = self.billomat.get_invoice(invoice_id)
-                if current.status not in (InvoiceStatus.OPEN, InvoiceStatus.OVERDUE):
-                    raise PaymentRefused(booking, f"die Rechnung ist jetzt {current.status.value}")
-                if current.open_amount < booking.amount:
-                    raise PaymentRefused(
-                        booking,
-                        f"offen sind jetzt nur noch {current.open_amount} {current.currency_code}",
-                    )
-                yield
-            finally:
-                self.store.delete(lock, "lock")
-
-        try:
-            written = book_payment_once(
-                self.billomat,
-                PaymentToBook(
-                    invoice_id=invoice_id,
-                    amount=booking.amount,
-                    date=transaction.booking_date,
-                    type=PaymentType.BANK_TRANSFER,
-                    comment=payment_comment(transaction),
-                    marker=payment_marker(transaction),
-                    mark_invoice_as_paid=booking.mark_paid,
-                ),
-                started=state.started is not None,
-                mark=lambda started: step.save(started=int(time.time()) if started else None),
-                guard=invoice_still_open,
-            )
-        except BillomatValidationError as error:
-            step.save(refused=str(error))
-            raise PaymentRefused(booking, "; ".join(error.messages) or error.message) from error
-        payment = written.value
-        assert payment is not None
-        if written.outcome is WriteOutcome.FOUND:
-            log.info("found payment %s booked by an earlier attempt", payment.id)
-        step.save(payment_id=payment.id)
-        self.candidates.booked(invoice_id, booking.amount, booking.mark_paid)
-        return {**done, "payment_id": payment.id}
+        payment = book_transfer_payment(self.billomat, self.store, transaction, booking)
+        self.candidates.booked(booking.invoice_id, booking.amount, booking.mark_paid)
+        return payment
 
     def _remember_payer(
         self, transaction: BankTransaction, candidates: Sequence[dict[str, Any]]

@@ -192,7 +192,7 @@ def read_monthly_report(
     )
     reminders = list(billomat.iter_reminders(date_from=month.first_day, date_to=month.last_day))
     names = client_names(billomat, top_client_ids(invoices, month, currency))
-    review_keys = [str(item["sk"]) for item in store.query(REVIEW_LIST_PK)]
+    review_keys = open_review_keys(store)
     return monthly_report(
         month,
         as_of,
@@ -205,6 +205,16 @@ def read_monthly_report(
         review_sort_keys=review_keys,
         previous=previous_month_totals(billomat, month.previous(), currency),
     )
+
+
+def open_review_keys(store: WorkflowStore) -> list[str]:
+    """Sort keys of the review items still waiting for a person: an item a person booked or
+    dismissed (``status``, set by the operator API) stays for its history but is not counted."""
+    return [
+        str(item["sk"])
+        for item in store.query(REVIEW_LIST_PK)
+        if item.get("status") in (None, "open")
+    ]
 
 
 def client_names(billomat: BillomatClient, client_ids: list[int]) -> dict[int, str]:

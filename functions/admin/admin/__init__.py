@@ -1,0 +1,1 @@
+"""Operator API Lambda (``/admin/...``): review list, dead letters, status."""
