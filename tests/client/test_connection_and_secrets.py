@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+import boto3
 import httpx
 import pytest
+from moto import mock_aws
 
 from autopilot.billomat import (
     BillomatAuthError,
@@ -14,6 +18,11 @@ from autopilot.billomat import (
     BillomatError,
     BillomatUnavailableError,
 )
+from autopilot.billomat.connection import BillomatCredentials
+from autopilot.billomat.drafts import ClientDraft
+from autopilot.billomat_access import billomat_client, use_billomat_client
+from local.billomat_sandbox import BillomatSandbox
+from local.containers import clear_container_caches
 
 from .conftest import API_KEY, APP_SECRET, BASE_URL, ScriptedBillomat, listing, reply
 
@@ -149,3 +158,190 @@ def test_request_count_counts_requests_sent(
 def test_every_client_error_is_a_billomat_error() -> None:
     assert issubclass(BillomatAuthError, BillomatError)
     assert issubclass(BillomatUnavailableError, BillomatError)
+
+
+# -- a rotated key: one re-read of the secret on a 401 --------------------------------------------
+
+NEW_KEY = "n3w-k3y-abcdef0123456789"
+
+
+class Credentials:
+    """A credentials source that counts its reads; ``current`` is what the secret holds."""
+
+    def __init__(self, current: BillomatCredentials) -> None:
+        self.current = current
+        self.reads = 0
+
+    def __call__(self) -> BillomatCredentials:
+        self.reads += 1
+        return self.current
+
+
+def refused() -> httpx.Response:
+    return reply({"errors": {"error": "Unauthorized"}}, status=401)
+
+
+def test_a_rotated_key_is_read_again_on_a_401_and_the_request_sent_once_more(
+    make_client: Callable[..., BillomatClient], billomat: ScriptedBillomat
+) -> None:
+    source = Credentials(BillomatCredentials(NEW_KEY))
+    client = make_client(credentials=source)
+    billomat.answer(refused(), reply({"client": {"id": "5", "name": "Acme"}}, status=201))
+
+    created = client.create_client(ClientDraft(name="Acme"))
+
+    assert created.id == 5
+    assert source.reads == 1
+    first, second = billomat.requests
+    assert first.headers["X-BillomatApiKey"] == API_KEY
+    assert second.headers["X-BillomatApiKey"] == NEW_KEY
+    assert second.method == "POST"  # a 401 executed nothing: even a POST is sent again
+    assert second.content == first.content
+    billomat.answer(reply(MYSELF))
+    client.get_myself()  # from now on the new key, without reading again
+    assert billomat.last.headers["X-BillomatApiKey"] == NEW_KEY
+    assert source.reads == 1
+
+
+def test_an_unchanged_key_leaves_the_401_standing_after_one_read(
+    make_client: Callable[..., BillomatClient], billomat: ScriptedBillomat
+) -> None:
+    source = Credentials(BillomatCredentials(API_KEY))
+    client = make_client(credentials=source)
+    billomat.handler = lambda request: refused()
+
+    with pytest.raises(BillomatAuthError):
+        client.get_myself()
+    assert (source.reads, len(billomat.requests)) == (1, 1)
+    with pytest.raises(BillomatAuthError):  # each call reads once more, never in a loop
+        client.get_myself()
+    assert (source.reads, len(billomat.requests)) == (2, 2)
+
+
+def test_a_new_key_that_is_refused_too_is_tried_only_once(
+    make_client: Callable[..., BillomatClient], billomat: ScriptedBillomat
+) -> None:
+    source = Credentials(BillomatCredentials(NEW_KEY))
+    client = make_client(credentials=source)
+    billomat.handler = lambda request: refused()
+
+    with pytest.raises(BillomatAuthError) as caught:
+        client.get_myself()
+    assert (source.reads, len(billomat.requests)) == (1, 2)
+    assert caught.value.status_code == 401
+
+
+def test_rotated_app_credentials_are_sent_and_kept_out_of_errors(
+    make_client: Callable[..., BillomatClient], billomat: ScriptedBillomat
+) -> None:
+    new_secret = "n3w-app-s3cr3t-99999999"
+    source = Credentials(BillomatCredentials(NEW_KEY, "autopilot-2", new_secret))
+    client = make_client(app_id="autopilot", app_secret=APP_SECRET, credentials=source)
+    echo = f"Invalid key {API_KEY} / {NEW_KEY} / {new_secret}"
+    billomat.handler = lambda request: reply(status=401, text=echo)
+
+    with pytest.raises(BillomatAuthError) as caught:
+        client.get_myself()
+    assert billomat.last.headers["X-AppId"] == "autopilot-2"
+    assert billomat.last.headers["X-AppSecret"] == new_secret
+    for secret in (API_KEY, NEW_KEY, new_secret, APP_SECRET):
+        assert secret not in str(caught.value)
+        assert secret not in " ".join(caught.value.messages)
+        assert secret not in repr(client._connection)
+    assert NEW_KEY not in repr(source.current)
+
+
+def test_a_failed_re_read_leaves_the_401_standing(
+    make_client: Callable[..., BillomatClient],
+    billomat: ScriptedBillomat,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def unreachable() -> BillomatCredentials:
+        raise RuntimeError("Secrets Manager timed out")
+
+    client = make_client(credentials=unreachable)
+    billomat.handler = lambda request: refused()
+    with (
+        caplog.at_level(logging.WARNING, logger="autopilot.billomat"),
+        pytest.raises(BillomatAuthError),
+    ):
+        client.get_myself()
+    assert len(billomat.requests) == 1
+    assert "re-reading it failed: Secrets Manager timed out" in caplog.text
+
+
+def test_without_a_credentials_source_a_401_is_not_retried(
+    client: BillomatClient, billomat: ScriptedBillomat
+) -> None:
+    billomat.handler = lambda request: refused()
+    with pytest.raises(BillomatAuthError):
+        client.get_myself()
+    assert len(billomat.requests) == 1
+
+
+@dataclass
+class Rotation:
+    """A warm container's client against the sandbox over HTTP, its key in a moto secret."""
+
+    sandbox: BillomatSandbox
+    secret_arn: str
+
+    def put_secret(self, api_key: str) -> None:
+        boto3.client("secretsmanager", region_name="eu-central-1").put_secret_value(
+            SecretId=self.secret_arn,
+            SecretString=json.dumps({"api_key": api_key, "app_id": "-", "app_secret": "-"}),
+        )
+
+    def statuses(self) -> list[int]:
+        return [request.status for request in self.sandbox.requests]
+
+
+@pytest.fixture
+def rotation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Rotation]:
+    with mock_aws():
+        arn = boto3.client("secretsmanager", region_name="eu-central-1").create_secret(
+            Name="billomat-api", SecretString=json.dumps({"api_key": API_KEY})
+        )["ARN"]
+        sandbox = BillomatSandbox(api_key=API_KEY)
+        with sandbox.serve() as server:
+            monkeypatch.setenv("BILLOMAT_SECRET_ARN", arn)
+            monkeypatch.setenv("BILLOMAT_BASE_URL", server.base_url)
+            monkeypatch.delenv("BILLOMAT_ID", raising=False)
+            use_billomat_client(None)
+            clear_container_caches()
+            try:
+                yield Rotation(sandbox, arn)
+            finally:
+                billomat_client().close()
+                clear_container_caches()
+
+
+def test_a_warm_container_picks_up_a_rotated_key_with_one_retry(rotation: Rotation) -> None:
+    client = billomat_client()
+    client.get_myself()
+    assert rotation.statuses() == [200]
+
+    rotation.sandbox.api_key = NEW_KEY  # the key changed in Billomat ...
+    rotation.put_secret(NEW_KEY)  # ... and in the secret
+
+    assert billomat_client() is client  # the same warm client
+    client.get_myself()
+    assert rotation.statuses() == [200, 401, 200]
+    client.get_myself()
+    assert rotation.statuses() == [200, 401, 200, 200]
+
+
+def test_a_revoked_key_with_an_unchanged_secret_is_a_401_after_one_read(
+    rotation: Rotation,
+) -> None:
+    client = billomat_client()
+    client.get_myself()
+    rotation.sandbox.api_key = NEW_KEY  # changed in Billomat, the secret not yet updated
+
+    with pytest.raises(BillomatAuthError):
+        client.get_myself()
+    assert rotation.statuses() == [200, 401]  # no retry with the same key
+
+    rotation.put_secret(NEW_KEY)  # the operator updates the secret: the next call recovers
+    client.get_myself()
+    assert rotation.statuses() == [200, 401, 401, 200]

@@ -1,4 +1,9 @@
-"""One Billomat client per container, configured from the environment and Secrets Manager."""
+"""One Billomat client per container, configured from the environment and Secrets Manager.
+
+A rotated key reaches warm containers without a restart: the client's first 401 in a call reads
+the secret again (:func:`_read_credentials`) and, if the key changed, repeats the request once
+with the new key (see :mod:`autopilot.billomat.connection`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from autopilot.settings import BillomatSettings
 if TYPE_CHECKING:
     # The client (httpx, pydantic models) is imported when the first request needs it.
     from autopilot.billomat import BillomatClient
+    from autopilot.billomat.connection import BillomatCredentials
 
 # Seconds kept back from the Lambda's remaining time when deciding whether a rate-limit
 # wait fits: enough to record the checkpoint and answer SQS.
@@ -43,21 +49,35 @@ def _configured_client() -> BillomatClient:
     from autopilot.billomat.rate_limit import RatePriority
 
     settings = BillomatSettings.from_env()
-    secret = read_json_secret(settings.secret_arn)
+    credentials = _read_credentials(settings.secret_arn)
+    return BillomatClient(
+        settings.base_url,
+        credentials.api_key,
+        app_id=credentials.app_id,
+        app_secret=credentials.app_secret,
+        priority=RatePriority(settings.priority),
+        credentials=lambda: _read_credentials(settings.secret_arn),
+    )
+
+
+def _read_credentials(secret_arn: str) -> BillomatCredentials:
+    """The key and optional app credentials, read from Secrets Manager now.
+
+    Never from the secrets provider's cache (``max_age=0``): this runs once per container and
+    again after Billomat refuses the key, which is exactly when a fresh value is wanted.
+    """
+    from autopilot.billomat.connection import BillomatCredentials
+
+    secret = read_json_secret(secret_arn, max_age=0)
     api_key = secret.get("api_key", "")
     if not api_key:
         raise RuntimeError(
             "the Billomat secret has no api_key: set it with sam deploy (BillomatApiKey)"
         )
     app_id, app_secret = secret.get("app_id", ""), secret.get("app_secret", "")
-    registered = app_id not in UNSET and app_secret not in UNSET
-    return BillomatClient(
-        settings.base_url,
-        api_key,
-        app_id=app_id if registered else None,
-        app_secret=app_secret if registered else None,
-        priority=RatePriority(settings.priority),
-    )
+    if app_id in UNSET or app_secret in UNSET:
+        return BillomatCredentials(api_key)
+    return BillomatCredentials(api_key, app_id, app_secret)
 
 
 def lambda_time_budget(remaining_millis: Callable[[], int]) -> Callable[[], float]:

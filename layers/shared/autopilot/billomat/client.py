@@ -26,7 +26,7 @@ from typing import Any, Self, TypedDict, Unpack
 import httpx
 from pydantic import ValidationError
 
-from autopilot.billomat.connection import BillomatConnection
+from autopilot.billomat.connection import BillomatConnection, BillomatCredentials
 from autopilot.billomat.drafts import (
     ArticleDraft,
     BillomatDraft,
@@ -134,7 +134,10 @@ class BillomatClient:
         max_wait: float = 60.0,
         priority: RatePriority = RatePriority.ORDERS,
         rate_window_seconds: float = BILLOMAT_WINDOW_SECONDS,
+        credentials: Callable[[], BillomatCredentials] | None = None,
     ) -> None:
+        """``credentials``, when given, reads the key (and app credentials) afresh: a 401 asks
+        it once and repeats the request once if the key changed (a rotated secret)."""
         self._connection = BillomatConnection(
             base_url,
             api_key,
@@ -149,6 +152,7 @@ class BillomatClient:
             max_wait=max_wait,
             priority=priority,
             rate_window_seconds=rate_window_seconds,
+            credentials=credentials,
         )
 
     @staticmethod

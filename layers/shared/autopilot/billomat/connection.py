@@ -6,6 +6,11 @@ never sent twice: if it may have reached Billomat, the error says ``may_have_com
 is retried for every method (Billomat executed nothing) once the quota window resets, provided
 the wait fits the caller's time budget. All waiting goes through the injected ``sleep``/``now``.
 
+A rotated key: when the connection has a ``credentials`` source (the container's client reads
+the secret again), its first 401 within a call re-reads the credentials once; if they changed,
+the request is sent once more with them (a 401 means Billomat executed nothing, so even a POST
+is safe to repeat). Unchanged credentials, or a second 401, raise ``BillomatAuthError``.
+
 Quota shared with other workers: a connection of a lower ``priority`` leaves a reserve of a
 contended window to the higher ones (see :mod:`autopilot.billomat.rate_limit`); that wait, too,
 happens here when it fits the budget and is otherwise a ``BillomatRateLimitedError``.
@@ -19,6 +24,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -57,6 +63,18 @@ _TRANSIENT_FAILURES = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteP
 _NOT_SENT_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+@dataclass(frozen=True)
+class BillomatCredentials:
+    """What authenticates a request: the API key and, for a registered app, its id and secret."""
+
+    api_key: str
+    app_id: str | None = None
+    app_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"BillomatCredentials(app_id={self.app_id!r})"  # never the key or the secret
+
+
 class BillomatConnection:
     """Sends requests to one Billomat account and turns failures into ``BillomatError``s."""
 
@@ -76,11 +94,10 @@ class BillomatConnection:
         max_wait: float = 60.0,
         priority: RatePriority = RatePriority.ORDERS,
         rate_window_seconds: float = BILLOMAT_WINDOW_SECONDS,
+        credentials: Callable[[], BillomatCredentials] | None = None,
     ) -> None:
-        if not api_key:
-            raise ValueError("a Billomat API key is required")
-        if (app_id is None) != (app_secret is None):
-            raise ValueError("a registered Billomat app needs both app id and app secret")
+        current = BillomatCredentials(api_key, app_id, app_secret)
+        _check(current)
         self.base_url = httpx.URL(base_url if base_url.endswith("/") else base_url + "/")
         self.max_retries = max_retries
         self.time_budget = time_budget
@@ -92,21 +109,49 @@ class BillomatConnection:
         self._sleep = sleep
         self._now = now
         self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
-        self._secrets = tuple(secret for secret in (api_key, app_secret) if secret)
-        headers = {
-            "X-BillomatApiKey": api_key,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-        if app_id is not None and app_secret is not None:
-            headers["X-AppId"] = app_id
-            headers["X-AppSecret"] = app_secret
+        self._credentials_source = credentials
+        self._secrets: tuple[str, ...] = ()
         self._http = httpx.Client(
-            headers=headers,
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
         )
+        self._use(current)
+
+    def _use(self, credentials: BillomatCredentials) -> None:
+        """Send ``credentials`` from now on (and keep every key seen out of errors and logs)."""
+        self._credentials = credentials
+        headers = self._http.headers
+        headers["X-BillomatApiKey"] = credentials.api_key
+        if credentials.app_id is not None and credentials.app_secret is not None:
+            headers["X-AppId"] = credentials.app_id
+            headers["X-AppSecret"] = credentials.app_secret
+        else:
+            headers.pop("X-AppId", None)
+            headers.pop("X-AppSecret", None)
+        fresh = (credentials.api_key, credentials.app_secret)
+        self._secrets += tuple(s for s in fresh if s and s not in self._secrets)
+
+    def _renewed_credentials(self) -> bool:
+        """After a 401: read the credentials again; True when they changed and are now used."""
+        if self._credentials_source is None:
+            return False
+        try:
+            renewed = self._credentials_source()
+            _check(renewed)
+        except Exception as exc:  # the 401 stands; why the re-read failed is logged
+            logger.warning(
+                "Billomat refused the API key and re-reading it failed: %s",
+                self._redact(str(exc)),
+            )
+            return False
+        if renewed == self._credentials:
+            logger.warning("Billomat refused the API key; the secret still holds the same key")
+            return False
+        logger.warning("Billomat refused the API key; the secret holds a new one: retrying once")
+        self._use(renewed)
+        return True
 
     def __repr__(self) -> str:
         return f"BillomatConnection(base_url={str(self.base_url)!r})"
@@ -134,6 +179,7 @@ class BillomatConnection:
         content = _encode_json(body) if body is not None else None
         failures = 0
         rate_limit_waits = 0
+        reread_credentials = False
         while True:
             self._wait_for_quota(method, url.path)
             started = time.perf_counter()
@@ -205,6 +251,10 @@ class BillomatConnection:
                     ),
                     failures,
                 )
+            if status == 401 and not reread_credentials:
+                reread_credentials = True  # once per call: never a loop of re-reads
+                if self._renewed_credentials():
+                    continue
             self._raise(_error_for_status(status, method, url.path, messages), failures)
 
     def _wait_for_quota(self, method: str, path: str) -> None:
@@ -302,6 +352,13 @@ class BillomatConnection:
                 "billomat_rate_limit_remaining": self.rate_limit.remaining,
             },
         )
+
+
+def _check(credentials: BillomatCredentials) -> None:
+    if not credentials.api_key:
+        raise ValueError("a Billomat API key is required")
+    if (credentials.app_id is None) != (credentials.app_secret is None):
+        raise ValueError("a registered Billomat app needs both app id and app secret")
 
 
 def _error_for_status(status: int, method: str, path: str, messages: list[str]) -> BillomatError:
