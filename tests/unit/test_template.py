@@ -33,6 +33,14 @@ CONTRACT_ROUTES = {
     ("POST", "/webhooks/bank/transactions"),
     ("POST", "/webhooks/qonto/transactions"),
 }
+# the operator API, same section: IAM-authorized, to the admin function
+ADMIN_ROUTES = {
+    ("GET", "/admin/status"),
+    ("GET", "/admin/review"),
+    ("POST", "/admin/review/{id}"),
+    ("GET", "/admin/dead-letters"),
+    ("POST", "/admin/dead-letters/{queue}/redrive"),
+}
 
 GLOBAL_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -105,19 +113,21 @@ def _timeout(template: dict[str, Any], function: dict[str, Any]) -> int:
 def test_http_api_routes_equal_the_contract(template: dict[str, Any]) -> None:
     routes = http_routes(template)
     assert len(routes) == len(set(routes)), "duplicate route"
-    assert set(routes) == CONTRACT_ROUTES
+    assert set(routes) == CONTRACT_ROUTES | ADMIN_ROUTES
 
 
 def test_every_route_goes_to_the_intake_on_the_default_stage(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     integrations = resources_of_type(template, "AWS::ApiGatewayV2::Integration")
-    assert set(integrations) == {"WebhooksIntegration"}
+    assert set(integrations) == {"WebhooksIntegration", "AdminIntegration"}
     integration = integrations["WebhooksIntegration"]["Properties"]
     assert integration["IntegrationUri"] == {"Fn::GetAtt": ["WebhooksFunction", "Arn"]}
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
     for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values():
         assert route["Properties"]["ApiId"] == {"Ref": "WebhookApi"}
+        if route["Properties"]["RouteKey"].split(" ")[1].startswith("/admin/"):
+            continue  # the operator API: see test_every_admin_route_requires_iam_authorization
         assert route["Properties"]["Target"] == {"Fn::Sub": "integrations/${WebhooksIntegration}"}
     assert resources["WebhookApi"]["Properties"]["ProtocolType"] == "HTTP"
     stage = resources["WebhookApiStage"]["Properties"]
@@ -127,6 +137,27 @@ def test_every_route_goes_to_the_intake_on_the_default_stage(template: dict[str,
     permission = resources["WebhooksApiInvokePermission"]["Properties"]
     assert permission["FunctionName"] == {"Ref": "WebhooksFunction"}
     assert permission["Principal"] == "apigateway.amazonaws.com"
+
+
+def test_every_admin_route_requires_iam_authorization(template: dict[str, Any]) -> None:
+    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route")
+    admin = {
+        name: route["Properties"]
+        for name, route in routes.items()
+        if route["Properties"]["RouteKey"].split(" ", 1)[1].startswith("/admin")
+    }
+    assert {tuple(r["RouteKey"].split(" ", 1)) for r in admin.values()} == ADMIN_ROUTES
+    for name, properties in admin.items():
+        assert properties.get("AuthorizationType") == "AWS_IAM", name
+        assert properties["Target"] == {"Fn::Sub": "integrations/${AdminIntegration}"}, name
+    for name, route in routes.items():  # and the webhooks stay reachable for the senders
+        if name not in admin:
+            assert route["Properties"].get("AuthorizationType", "NONE") == "NONE", name
+    integration = template["Resources"]["AdminIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["AdminFunction", "Arn"]}
+    permission = template["Resources"]["AdminApiInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "AdminFunction"}
+    assert "AdminApiUrl" in template["Outputs"]
 
 
 def test_every_route_has_an_output_url(template: dict[str, Any]) -> None:
