@@ -5,10 +5,12 @@ The defaults are documented fake values for the embedded sandboxes; they are not
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEV_WEBHOOK_SECRETS = {
     "SHOPIFY_WEBHOOK_SECRET": "dev-shopify-webhook-secret",
@@ -18,6 +20,9 @@ DEV_WEBHOOK_SECRETS = {
     "QONTO_WEBHOOK_SECRET": "dev-qonto-webhook-secret",
 }
 DEV_HUBSPOT_ACCESS_TOKEN = "dev-hubspot-access-token"
+# The sandbox's API key (local/billomat_sandbox/credentials.py), also for a sandbox started
+# on its own and named by a loopback BILLOMAT_BASE_URL.
+DEV_BILLOMAT_API_KEY = "sandbox-dev-api-key"
 # The shops of the sample events in events/: a delivery from any other shop gets 401.
 DEV_SHOPIFY_SHOP_DOMAIN = "demo-shop.myshopify.com"
 DEV_WOOCOMMERCE_SITE_URL = "https://shop.example.de/"
@@ -53,7 +58,8 @@ class LocalSettings:
 
     port: int
     billomat_base_url: str | None
-    billomat_api_key: str | None
+    billomat_api_key: str
+    """``BILLOMAT_API_KEY``; the sandbox's key unless BILLOMAT_BASE_URL names a remote host."""
     hubspot_base_url: str | None
     hubspot_access_token: str
     webhook_secrets: Mapping[str, str]
@@ -76,10 +82,11 @@ class LocalSettings:
         port = int(raw_port)
         secrets = {name: env.get(name) or default for name, default in DEV_WEBHOOK_SECRETS.items()}
         small_business = env.get("SMALL_BUSINESS") or "false"
+        billomat_base_url = env.get("BILLOMAT_BASE_URL") or None
         return cls(
             port=port,
-            billomat_base_url=env.get("BILLOMAT_BASE_URL") or None,
-            billomat_api_key=env.get("BILLOMAT_API_KEY") or None,
+            billomat_base_url=billomat_base_url,
+            billomat_api_key=_billomat_api_key(billomat_base_url, env.get("BILLOMAT_API_KEY")),
             hubspot_base_url=env.get("HUBSPOT_BASE_URL") or None,
             hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN") or DEV_HUBSPOT_ACCESS_TOKEN,
             webhook_secrets=secrets,
@@ -92,6 +99,31 @@ class LocalSettings:
             small_business=small_business,
             uses_oss=env.get("USES_OSS") or ("false" if _is_on(small_business) else DEV_USES_OSS),
         )
+
+
+def _billomat_api_key(base_url: str | None, api_key: str | None) -> str:
+    """The key sent to Billomat: ``BILLOMAT_API_KEY``, else the sandbox's (embedded, or a
+    sandbox on this machine). A remote Billomat without a key is refused at start-up: every
+    queued order would otherwise fail on the empty key, again at each redelivery."""
+    if api_key:
+        return api_key
+    if base_url is None or _is_loopback(base_url):
+        return DEV_BILLOMAT_API_KEY
+    raise SystemExit(
+        f"BILLOMAT_BASE_URL points at {urlsplit(base_url).hostname or base_url!r}, not at this"
+        " machine: set BILLOMAT_API_KEY to that account's API key (the sandbox's key"
+        f" {DEV_BILLOMAT_API_KEY!r} is the default only for a loopback URL)"
+    )
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_on(value: str) -> bool:

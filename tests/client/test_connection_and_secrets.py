@@ -345,3 +345,28 @@ def test_a_revoked_key_with_an_unchanged_secret_is_a_401_after_one_read(
     rotation.put_secret(NEW_KEY)  # the operator updates the secret: the next call recovers
     client.get_myself()
     assert rotation.statuses() == [200, 401, 401, 200]
+
+
+# -- local mode: the key sent to an external BILLOMAT_BASE_URL ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [None, "http://127.0.0.1:8099/api/", "http://localhost:8099/api/", "http://[::1]:8099/api/"],
+)
+def test_local_mode_defaults_to_the_sandbox_key_for_this_machine(base_url: str | None) -> None:
+    from local.billomat_sandbox import DEV_API_KEY
+    from local.dev_settings import DEV_BILLOMAT_API_KEY, LocalSettings
+
+    environ = {} if base_url is None else {"BILLOMAT_BASE_URL": base_url}
+    assert LocalSettings.from_env(environ).billomat_api_key == DEV_BILLOMAT_API_KEY == DEV_API_KEY
+
+
+def test_local_mode_refuses_a_remote_billomat_without_a_key_at_start_up() -> None:
+    from local.dev_settings import LocalSettings
+
+    remote = {"BILLOMAT_BASE_URL": "https://acme.billomat.net/api/"}
+    with pytest.raises(SystemExit, match=r"'acme.billomat.net'.*set BILLOMAT_API_KEY"):
+        LocalSettings.from_env(remote)
+    given = LocalSettings.from_env({**remote, "BILLOMAT_API_KEY": API_KEY})
+    assert given.billomat_api_key == API_KEY
