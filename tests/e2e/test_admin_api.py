@@ -273,7 +273,47 @@ def test_status_reports_queue_and_dead_letter_depths(stack: Stack) -> None:
     assert (rows["bank"]["visible"], rows["bank"]["dead_letters"]) == (2, 0)
     assert (rows["refunds"]["visible"], rows["refunds"]["dead_letters"]) == (0, 1)
     assert rows["bank"]["workflow"] == "bank_payment"
-    assert answer["missing"] == ["schedules", "failures", "billomat_rate"]
+    assert answer["missing"] == ["schedules", "billomat_rate", "failures"]
+
+
+def test_status_lists_failed_scheduled_runs_without_consuming_them(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="scheduled-failures")["QueueUrl"]
+    monkeypatch.setenv("SCHEDULED_FAILURES_QUEUE_URL", url)
+    on_failure = {  # a Lambda on-failure destination record
+        "version": "1.0",
+        "timestamp": "2026-11-30T05:00:03.000Z",
+        "requestContext": {
+            "functionArn": "arn:aws:lambda:eu-central-1:123456789012"
+            ":function:stack-Dunning-X:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "Billomat answered 401", "errorType": "AuthError"},
+    }
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(on_failure))
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="{}",
+        MessageAttributes={
+            "ERROR_CODE": {"DataType": "String", "StringValue": "AWS.Lambda.AccessDenied"},
+            "ERROR_MESSAGE": {"DataType": "String", "StringValue": "not allowed"},
+        },
+    )
+    for _ in range(2):  # looking twice: nothing is consumed
+        status, answer = admin("GET", "/admin/status")
+        assert status == 200
+        assert answer["missing"] == ["schedules", "billomat_rate"]
+        by_condition = {row["condition"]: row for row in answer["failures"]}
+        assert set(by_condition) == {"RetriesExhausted", "AWS.Lambda.AccessDenied"}
+        lambda_failure = by_condition["RetriesExhausted"]
+        assert lambda_failure["function"] == "stack-Dunning-X"
+        assert lambda_failure["error"] == "Billomat answered 401"
+        assert lambda_failure["at"] == "2026-11-30T05:00:03.000Z"
+        assert by_condition["AWS.Lambda.AccessDenied"]["error"] == "not allowed"
 
 
 def test_unknown_admin_route_is_json_404(stack: Stack) -> None:
