@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import httpx
@@ -370,3 +371,100 @@ def test_local_mode_refuses_a_remote_billomat_without_a_key_at_start_up() -> Non
         LocalSettings.from_env(remote)
     given = LocalSettings.from_env({**remote, "BILLOMAT_API_KEY": API_KEY})
     assert given.billomat_api_key == API_KEY
+
+
+# -- HubSpot: the same one re-read of the token on a 401 ----------------------------------------
+
+HUBSPOT_TOKEN = "pat-eu1-old-0000-s3cr3t0token"
+HUBSPOT_NEW_TOKEN = "pat-eu1-new-9999-s3cr3t0token"
+COMPANY = {"id": "7", "properties": {"name": "Acme GmbH"}}
+
+
+def hubspot_with(
+    answers: Callable[[httpx.Request], httpx.Response], source: Callable[[], str] | None
+) -> tuple[Any, list[httpx.Request]]:
+    from autopilot.hubspot.client import HubSpotClient
+
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers(request)
+
+    client = HubSpotClient(
+        "https://api.hubapi.com/",
+        HUBSPOT_TOKEN,
+        transport=httpx.MockTransport(handle),
+        sleep=lambda seconds: None,
+        access_token_source=source,
+    )
+    return client, seen
+
+
+def valid_for(token: str) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"] != f"Bearer {token}":
+            return httpx.Response(401, json={"status": "error", "category": "INVALID_AUTH"})
+        return httpx.Response(200, json=COMPANY)
+
+    return answer
+
+
+def test_hubspot_picks_up_a_rotated_token_with_one_retry() -> None:
+    reads: list[str] = []
+
+    def source() -> str:
+        reads.append("read")
+        return HUBSPOT_NEW_TOKEN
+
+    client, seen = hubspot_with(valid_for(HUBSPOT_NEW_TOKEN), source)
+    assert client.get_company(7).id == "7"
+    assert [r.headers["Authorization"] for r in seen] == [
+        f"Bearer {HUBSPOT_TOKEN}",
+        f"Bearer {HUBSPOT_NEW_TOKEN}",
+    ]
+    client.get_company(7)
+    assert (len(reads), len(seen)) == (1, 3)
+
+
+def test_hubspot_keeps_the_401_when_the_token_did_not_change() -> None:
+    from autopilot.hubspot.errors import HubSpotAuthError
+
+    reads: list[str] = []
+
+    def source() -> str:
+        reads.append("read")
+        return HUBSPOT_TOKEN
+
+    client, seen = hubspot_with(valid_for(HUBSPOT_NEW_TOKEN), source)
+    with pytest.raises(HubSpotAuthError):
+        client.get_company(7)
+    assert (len(reads), len(seen)) == (1, 1)
+
+
+def test_hubspot_access_wires_the_secret_as_the_token_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autopilot.hubspot.access import forget_hubspot_client, hubspot_client, use_hubspot_client
+
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="eu-central-1")
+        arn = secrets.create_secret(
+            Name="hubspot", SecretString=json.dumps({"access_token": HUBSPOT_TOKEN})
+        )["ARN"]
+        monkeypatch.setenv("HUBSPOT_SECRET_ARN", arn)
+        monkeypatch.delenv("HUBSPOT_BASE_URL", raising=False)
+        use_hubspot_client(None)
+        clear_container_caches()
+        try:
+            client = hubspot_client()
+            secrets.put_secret_value(
+                SecretId=arn, SecretString=json.dumps({"access_token": HUBSPOT_NEW_TOKEN})
+            )
+            assert client._renewed_token()  # what a 401 does
+            assert client._http.headers["Authorization"] == f"Bearer {HUBSPOT_NEW_TOKEN}"
+            assert hubspot_client() is client  # the same warm client
+            assert not client._renewed_token()  # unchanged now: the 401 would stand
+        finally:
+            forget_hubspot_client()
+            clear_container_caches()

@@ -1,9 +1,10 @@
 """One HubSpot client per container, configured from the environment and Secrets Manager.
 
 ``HUBSPOT_BASE_URL`` (default ``https://api.hubapi.com/``) says where HubSpot is,
-``HUBSPOT_SECRET_ARN`` names the secret holding ``{"access_token": "..."}``. After a 401 call
-:func:`forget_hubspot_client`: the next :func:`hubspot_client` reads the secret again, so a
-rotated token is picked up without a new container.
+``HUBSPOT_SECRET_ARN`` names the secret holding ``{"access_token": "..."}``. A rotated token
+is picked up without a new container: the client's first 401 in a call reads the secret again
+and, if the token changed, repeats the request once with it (:func:`forget_hubspot_client`
+drops the whole client instead).
 """
 
 from __future__ import annotations
@@ -73,13 +74,22 @@ def _configured_client() -> HubSpotClient:
         settings = HubSpotSettings.from_env()
     except ConfigurationError as exc:
         raise HubSpotConfigurationError(str(exc)) from None
-    # Not cached by the secrets provider (max_age=0): this runs once per container, or
-    # again after forget_hubspot_client, which is exactly when a fresh read is wanted.
-    secret = read_json_secret(settings.secret_arn, max_age=0)
-    token = secret.get("access_token", "").strip()
+    # Not cached by the secrets provider (max_age=0): this runs once per container, again
+    # after forget_hubspot_client or a 401, which is exactly when a fresh read is wanted.
+    secret_arn = settings.secret_arn
+    return HubSpotClient(
+        settings.base_url,
+        _read_token(secret_arn),
+        access_token_source=lambda: _read_token(secret_arn),
+    )
+
+
+def _read_token(secret_arn: str) -> str:
+    """The access token, read from Secrets Manager now (``max_age=0``: never a cached value)."""
+    token = read_json_secret(secret_arn, max_age=0).get("access_token", "").strip()
     if token in UNSET:
         raise HubSpotConfigurationError(
             "The HubSpot secret holds no access_token: set the private app's token as"
             " HubSpotAccessToken in sam deploy"
         )
-    return HubSpotClient(settings.base_url, token)
+    return token

@@ -123,7 +123,10 @@ class HubSpotClient:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.monotonic,
         time_budget: Callable[[], float] | None = None,
+        access_token_source: Callable[[], str] | None = None,
     ) -> None:
+        """``access_token_source``, when given, reads the token afresh: a 401 asks it once per
+        call and repeats the request once if the token changed (a rotated secret)."""
         if not access_token or not _TOKEN.match(access_token):
             # Never echo the value: it may be a real token with a stray newline.
             raise HubSpotConfigurationError(
@@ -139,6 +142,8 @@ class HubSpotClient:
         self._now = now
         self._window = RequestWindow()
         self._token = access_token
+        self._old_tokens: tuple[str, ...] = ()
+        self._token_source = access_token_source
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             transport=transport,
@@ -314,6 +319,7 @@ class HubSpotClient:
         keep = frozenset(passthrough)
         rate_limit_retries = 0
         connection_retries = 0
+        reread_token = False
         while True:
             self._take_slot(method, url.path)
             self.requests_sent += 1
@@ -366,7 +372,32 @@ class HubSpotClient:
                     )
                     self._sleep(wait)
                     continue
+            if status == 401 and not reread_token:
+                reread_token = True  # once per call: never a loop of re-reads
+                if self._renewed_token():
+                    continue
             self._raise_for(response)
+
+    def _renewed_token(self) -> bool:
+        """After a 401: read the token again; True when it changed and is now sent."""
+        if self._token_source is None:
+            return False
+        try:
+            token = self._token_source().strip()
+        except Exception as exc:  # the 401 stands; why the re-read failed is logged
+            logger.warning(
+                "HubSpot refused the access token and re-reading it failed: %s",
+                self._redact(str(exc)),
+            )
+            return False
+        if token == self._token or not _TOKEN.match(token):
+            logger.warning("HubSpot refused the access token; the secret holds no other token")
+            return False
+        logger.warning("HubSpot refused the access token; the secret holds a new one: retrying")
+        self._old_tokens += (self._token,)
+        self._token = token
+        self._http.headers["Authorization"] = f"Bearer {token}"
+        return True
 
     def _retry_after(self, response: httpx.Response) -> tuple[float, bool]:
         """Seconds to wait after a 429, and whether it is the daily limit (no use waiting)."""
@@ -437,7 +468,8 @@ class HubSpotClient:
         return self._redact(text), None, None
 
     def _redact(self, text: str) -> str:
-        text = text.replace(self._token, "***")
+        for token in (self._token, *self._old_tokens):
+            text = text.replace(token, "***")
         if len(text) > ERROR_SNIPPET_CHARS:
             text = text[:ERROR_SNIPPET_CHARS] + "…"
         return text
