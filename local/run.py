@@ -404,7 +404,14 @@ def main() -> int:
         run_schedules(http)
         print("7. what is in Billomat now")
         print_billomat_summary(http)
-        print("8. stopping")
+        print("8. the operator CLI: autopilot status, autopilot review list")
+        from cli.autopilot import main as autopilot
+
+        for command in (["status"], ["review", "list"]):
+            print(f"   $ autopilot --local {base} {' '.join(command)}")
+            if autopilot(["--local", base, *command]) != 0:
+                raise SystemExit(f"autopilot {' '.join(command)} failed")
+        print("9. stopping")
     return 0
 
 

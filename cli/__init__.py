@@ -1,0 +1,1 @@
+"""Operator tools run from a checkout (never deployed): the `autopilot` CLI."""
