@@ -20,7 +20,7 @@ TOOLS_PYTHON ?= python3
 # `sam build` looks for python3.13 on PATH; pyenv shims resolve it only when enabled.
 SAM_PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -1):$(shell pyenv version-name 2>/dev/null)
 
-.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview import-catalogue clean
+.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview import-catalogue autopilot clean
 
 help:
 	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
@@ -31,6 +31,7 @@ help:
 	@echo "make report-preview - render the sample monthly report to out/report-preview.png"
 	@echo "make import-catalogue CSV=... FORMAT=shopify|woocommerce SHOP=... [LOCAL=url | STACK=name]"
 	@echo "                     - import a shop's product CSV export into Billomat articles (README)"
+	@echo "make autopilot ARGS='--local http://127.0.0.1:3000 status' - the operator CLI (README)"
 
 $(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -64,7 +65,7 @@ format: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy layers/shared/autopilot
-	$(VENV)/bin/mypy local functions/*/*
+	$(VENV)/bin/mypy local functions/*/* cli
 
 pytest: venv
 	$(PY) -m pytest -q -p no:cacheprovider -n 2
@@ -103,6 +104,10 @@ import-catalogue: venv
 	$(PY) scripts/import_catalogue.py --format "$(FORMAT)" --shop "$(SHOP)" \
 	  $(if $(LOCAL),--local "$(LOCAL)") $(if $(STACK),--stack "$(STACK)") $(if $(TABLE),--table "$(TABLE)") \
 	  $(IMPORT_ARGS) "$(CSV)"
+
+# The operator CLI (README: The `autopilot` CLI), the same as bin/autopilot $(ARGS).
+autopilot: venv
+	@$(PY) -m cli.autopilot $(ARGS)
 
 # Renders the sample monthly report to out/report-preview.png (installs Debian's chromium).
 report-preview: venv
