@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -677,3 +678,111 @@ def test_scheduler_and_eventbridge_targets_have_an_alarmed_dead_letter_queue(
         if p["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ScheduledFailuresQueue", "QueueName"]}
     ]
     assert len(alarmed) == 1
+
+
+def test_dashboard_exists_and_names_every_queue(template: dict[str, Any]) -> None:
+    (dashboard,) = resources_of_type(template, "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]  # valid JSON
+    assert widgets
+    for queue in queue_names(template):  # work queues, DLQs, failed scheduled runs
+        assert f"${{{queue}.QueueName}}" in body, queue
+    for metric in (
+        "orders_invoiced",
+        "payments_booked",
+        "reminders_sent",
+        "review_needed",
+        '"4xx"',
+        '"5xx"',
+        "webhook_unauthorized",
+        "billomat_auth_failures",
+        "Billomat quota used up",  # 429 waits (log widget)
+    ):
+        assert metric in body, metric
+    outputs = template["Outputs"]
+    assert "${OperationsDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
+
+
+def test_operator_outputs_name_the_dead_letter_queues_and_the_table(
+    template: dict[str, Any],
+) -> None:
+    outputs = template["Outputs"]
+    named = {
+        output["Value"]["Fn::GetAtt"][0]
+        for output in outputs.values()
+        if isinstance(output["Value"], dict)
+        and output["Value"].get("Fn::GetAtt", [None, None])[1] == "QueueName"
+    }
+    assert named == {dlq for dlq, _ in dead_letter_queues(template).values()} | {
+        "ScheduledFailuresQueue"
+    }
+    assert outputs["WorkflowTableName"]["Value"] == {"Ref": "WorkflowTable"}
+    assert "AdminApiUrl" in outputs
+
+
+def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
+    alarmed = set()
+    for properties in _alarms(template, "ApproximateNumberOfMessagesVisible").values():
+        assert properties["Namespace"] == "AWS/SQS"
+        assert properties["Threshold"] == 1
+        _assert_notifies(properties)
+        alarmed.add(properties["Dimensions"][0]["Value"]["Fn::GetAtt"][0])
+    dlqs = {dlq for dlq, _ in dead_letter_queues(template).values()}
+    assert alarmed == dlqs | {"ScheduledFailuresQueue"}  # schedule failures too
+
+
+def _metric_filters(template: dict[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in resources_of_type(template, "AWS::Logs::MetricFilter").items()
+        if resource["Properties"]["MetricTransformations"][0]["MetricName"] == metric
+    }
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_burst_of_webhook_401s_raises_an_alarm(template: dict[str, Any]) -> None:
+    (only,) = _metric_filters(template, "webhook_unauthorized").values()
+    assert only["LogGroupName"] == {"Ref": "WebhooksLogGroup"}
+    assert '"webhook rejected"' in only["FilterPattern"]
+    assert "$.status = 401" in only["FilterPattern"]
+    intake = (ROOT / "functions/webhooks/webhooks/app.py").read_text()
+    assert '"webhook rejected"' in intake
+    assert '"status": rejected.status_code' in intake
+    (alarm,) = _alarms(template, "webhook_unauthorized").values()
+    assert alarm["Namespace"] == "BillomatAutopilot"
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Threshold"] > 1  # a burst, not one stray request
+    _assert_notifies(alarm)
+
+
+def test_a_refused_billomat_key_raises_an_alarm(template: dict[str, Any]) -> None:
+    filters = _metric_filters(template, "billomat_auth_failures")
+    filtered = {f["LogGroupName"]["Ref"] for f in filters.values()}
+    holders = {
+        function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        for function in _functions(template).values()
+        if {"Ref": "BillomatApiSecret"} in list(_walk_refs_nodes(function["Properties"]))
+    }
+    assert filtered == holders
+    for properties in filters.values():
+        assert "BillomatAuthError" in properties["FilterPattern"]
+        assert "the secret still holds the same key" in properties["FilterPattern"]
+    client = (ROOT / "layers/shared/autopilot/billomat/connection.py").read_text()
+    assert "the secret still holds the same key" in client  # the text the filter looks for
+    (alarm,) = _alarms(template, "billomat_auth_failures").values()
+    assert alarm["Namespace"] == "BillomatAutopilot"
+    assert alarm["Threshold"] == 1
+    _assert_notifies(alarm)
+
+
+def _walk_refs_nodes(node: Any) -> Iterator[Any]:
+    """Every dict and list inside ``node`` (for ``{"Ref": ...}`` membership checks)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk_refs_nodes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_refs_nodes(item)
