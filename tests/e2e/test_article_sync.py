@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,31 +15,14 @@ import pytest
 
 from autopilot.messages import ShopProductMessage, message_body
 from autopilot.shop_products import ProductVariant, ShopProduct
-from local.lambda_events import LocalLambdaContext, sqs_event
 
-from .conftest import Billomat, Stack
+from .conftest import Billomat, Stack, drain_queue, receive_from, run_queue_worker
 
 REGION = "eu-central-1"
 T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _short_delays(monkeypatch: pytest.MonkeyPatch) -> None:
-    import autopilot.delayed_retry
-
-    def send_now(self, body, delay_seconds, correlation_id):  # type: ignore[no-untyped-def]
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-
-    monkeypatch.setattr(autopilot.delayed_retry.DelayedRetry, "send", send_now)
-
-
-@pytest.fixture(autouse=True)
-def _simulated_retry_clock(billomat: Billomat) -> Iterator[None]:
-    import autopilot.delayed_retry
-
-    autopilot.delayed_retry.use_clock(billomat.sandbox.clock.epoch)
-    yield
-    autopilot.delayed_retry.use_clock(None)
+pytestmark = pytest.mark.usefixtures("immediate_requeue", "sandbox_retry_clock")
 
 
 def coffee(
@@ -82,45 +64,17 @@ def send(stack: Stack, product: ShopProduct, topic: str = "products/update") -> 
 
 
 def receive(stack: Stack) -> list[dict[str, Any]]:
-    return (
-        boto3.client("sqs", region_name=REGION)
-        .receive_message(
-            QueueUrl=stack.aws.queue_urls["products"],
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            VisibilityTimeout=0,
-        )
-        .get("Messages", [])
-    )
+    return receive_from(stack, "products")
 
 
 def run_worker(stack: Stack, batch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from article_sync.app import lambda_handler
 
-    batch = receive(stack) if batch is None else batch
-    if not batch:
-        return {"batchItemFailures": []}
-    result = lambda_handler(
-        sqs_event(stack.aws.queue_arns["products"], batch),
-        LocalLambdaContext(function_name="article_sync"),
-    )
-    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
-    sqs = boto3.client("sqs", region_name=REGION)
-    for message in batch:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(
-                QueueUrl=stack.aws.queue_urls["products"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    return result
+    return run_queue_worker(stack, "products", lambda_handler, "article_sync", batch)
 
 
 def drain(stack: Stack, billomat: Billomat, rounds: int = 10) -> None:
-    for _ in range(rounds):
-        if not receive(stack):
-            return
-        run_worker(stack)
-        billomat.sandbox.clock.advance(900)
-    assert not receive(stack), "queue did not drain"
+    drain_queue(stack, "products", lambda: run_worker(stack), rounds, billomat.sandbox.clock)
 
 
 def sync(stack: Stack, billomat: Billomat, product: ShopProduct) -> int:

@@ -16,10 +16,10 @@ import boto3
 import pytest
 
 from local.dev_settings import DEV_WEBHOOK_SECRETS
-from local.lambda_events import LocalLambdaContext, http_api_event, sqs_event
+from local.lambda_events import LocalLambdaContext, http_api_event
 from local.sample_events import signed_headers
 
-from .conftest import Billomat, Stack
+from .conftest import Billomat, Stack, drain_queue, receive_from, run_queue_worker
 
 REGION = "eu-central-1"
 ROUTE = "/webhooks/hubspot/deals"
@@ -80,24 +80,7 @@ def hubspot(stack: Stack, billomat: Billomat) -> Iterator[HubSpot]:
         use_hubspot_client(None)
 
 
-@pytest.fixture(autouse=True)
-def _short_delays(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requeued messages come back at once (the policy still decides, on the simulated clock)."""
-    import autopilot.delayed_retry
-
-    def send_now(self, body, delay_seconds, correlation_id):  # type: ignore[no-untyped-def]
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-
-    monkeypatch.setattr(autopilot.delayed_retry.DelayedRetry, "send", send_now)
-
-
-@pytest.fixture(autouse=True)
-def _simulated_retry_clock(billomat: Billomat) -> Iterator[None]:
-    import autopilot.delayed_retry
-
-    autopilot.delayed_retry.use_clock(billomat.sandbox.clock.epoch)
-    yield
-    autopilot.delayed_retry.use_clock(None)
+pytestmark = pytest.mark.usefixtures("immediate_requeue", "sandbox_retry_clock")
 
 
 def post_events(events: list[dict[str, Any]], *, secret: str | None = None) -> tuple[int, dict]:
@@ -130,39 +113,18 @@ def deliver(*events: dict[str, Any]) -> dict:
 
 
 def receive(stack: Stack, queue: str = "deals") -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    url = stack.aws.queue_urls.get(queue, queue)
-    return sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-    ).get("Messages", [])
+    return receive_from(stack, queue)
 
 
 def run_worker(stack: Stack, batch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from deal_invoice.app import lambda_handler
 
-    batch = receive(stack) if batch is None else batch
-    if not batch:
-        return {"batchItemFailures": []}
-    event = sqs_event(stack.aws.queue_arns["deals"], batch)
-    result = lambda_handler(event, LocalLambdaContext(function_name="deal_invoice"))
-    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
-    sqs = boto3.client("sqs", region_name=REGION)
-    for message in batch:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(
-                QueueUrl=stack.aws.queue_urls["deals"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    return result
+    return run_queue_worker(stack, "deals", lambda_handler, "deal_invoice", batch)
 
 
 def drain(stack: Stack, billomat: Billomat, rounds: int = 12) -> None:
     """Run the worker until the deals queue is empty; simulated time moves 15 min per round."""
-    for _ in range(rounds):
-        if not receive(stack):
-            return
-        run_worker(stack)
-        billomat.sandbox.clock.advance(900)
-    assert not receive(stack), "queue did not drain"
+    drain_queue(stack, "deals", lambda: run_worker(stack), rounds, billomat.sandbox.clock)
 
 
 def records(billomat: Billomat, resource: str) -> list[dict[str, Any]]:
@@ -179,25 +141,6 @@ def assert_one_offer_and(billomat: Billomat, *, invoices: int, offer_status: str
     assert offers[0]["status"] == offer_status
     assert len(records(billomat, "clients")) == 1
     assert len(records(billomat, "invoices")) == invoices
-
-
-@pytest.fixture
-def accounting_inbox(stack: Stack) -> Callable[[], list[str]]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    sns = boto3.client("sns", region_name=REGION)
-    url = sqs.create_queue(QueueName="accounting-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=stack.environment["NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn
-    )
-
-    def read() -> list[str]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(m["Body"])["Message"] for m in messages]
-
-    return read
 
 
 # -- the happy paths ----------------------------------------------------------------------------

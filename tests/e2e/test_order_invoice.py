@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,17 @@ import boto3
 import pytest
 
 from local.dev_settings import DEV_WEBHOOK_SECRETS
-from local.lambda_events import LocalLambdaContext, http_api_event, sqs_event
+from local.lambda_events import LocalLambdaContext, http_api_event
 from local.sample_events import load_delivery
 
-from .conftest import Billomat, Stack, clear_container_caches
+from .conftest import (
+    Billomat,
+    Stack,
+    clear_container_caches,
+    drain_queue,
+    receive_from,
+    run_queue_worker,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 B2C_DISCOUNT = EVENTS / "shopify/order-paid-b2c-discount.json"
@@ -53,91 +60,23 @@ def deliver(sample: Path, mutate: Callable[[dict[str, Any]], None] | None = None
 
 
 def receive(stack: Stack, max_messages: int = 10) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    return sqs.receive_message(
-        QueueUrl=stack.aws.queue_urls["orders"],
-        MaxNumberOfMessages=max_messages,
-        AttributeNames=["All"],
-        VisibilityTimeout=0,
-    ).get("Messages", [])
+    return receive_from(stack, "orders", max_messages)
 
 
 def run_worker(stack: Stack, messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Deliver a batch to the worker like the SQS event source; delete what succeeded."""
     from order_invoice.app import lambda_handler
 
-    batch = receive(stack) if messages is None else messages
-    if not batch:
-        return {"batchItemFailures": []}
-    event = sqs_event(stack.aws.queue_arns["orders"], batch)
-    result = lambda_handler(event, LocalLambdaContext(function_name="order_invoice"))
-    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
-    sqs = boto3.client("sqs", region_name=REGION)
-    for message in batch:
-        if message["MessageId"] not in failed:
-            sqs.delete_message(
-                QueueUrl=stack.aws.queue_urls["orders"], ReceiptHandle=message["ReceiptHandle"]
-            )
-    return result
+    return run_queue_worker(stack, "orders", lambda_handler, "order_invoice", messages)
 
 
 def drain(stack: Stack, rounds: int = 10, billomat: Billomat | None = None) -> None:
-    """Run the worker until the queue is empty (delayed messages included).
-
-    With ``billomat``, the simulated clock moves on 15 minutes between rounds, as the delay
-    of a requeued message would let real time pass (a new rate-limit window).
-    """
-    for _ in range(rounds):
-        if not receive(stack):
-            return
-        run_worker(stack)
-        if billomat is not None:
-            billomat.sandbox.clock.advance(900)
-    assert not receive(stack), "queue did not drain"
+    """Run the worker until the queue is empty (delayed messages included)."""
+    clock = billomat.sandbox.clock if billomat is not None else None
+    drain_queue(stack, "orders", lambda: run_worker(stack), rounds, clock)
 
 
-@pytest.fixture
-def accounting_inbox(stack: Stack) -> Callable[[], list[str]]:
-    """Messages published to the accounting topic (an SQS queue subscribed to it)."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    sns = boto3.client("sns", region_name=REGION)
-    url = sqs.create_queue(QueueName="accounting-inbox")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=stack.environment["NOTIFICATIONS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn
-    )
-
-    def read() -> list[str]:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        return [json.loads(m["Body"])["Message"] for m in messages]
-
-    return read
-
-
-@pytest.fixture(autouse=True)
-def _short_delays(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requeued messages come back at once in tests (SQS DelaySeconds=0); the retry policy
-    (backoff, horizon) still decides, on the sandbox's simulated clock where one is used."""
-    import autopilot.delayed_retry
-
-    def send_now(self, body, delay_seconds, correlation_id):  # type: ignore[no-untyped-def]
-        self.client.send_message(QueueUrl=self.queue_url, MessageBody=body)
-
-    monkeypatch.setattr(autopilot.delayed_retry.DelayedRetry, "send", send_now)
-
-
-@pytest.fixture(autouse=True)
-def _simulated_retry_clock(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The retry horizon and outage age follow the Billomat sandbox's clock when there is one."""
-    import autopilot.delayed_retry
-
-    if "billomat" in request.fixturenames:
-        billomat: Billomat = request.getfixturevalue("billomat")
-        autopilot.delayed_retry.use_clock(billomat.sandbox.clock.epoch)
-    yield
-    autopilot.delayed_retry.use_clock(None)
+pytestmark = pytest.mark.usefixtures("immediate_requeue", "sandbox_retry_clock")
 
 
 def records(billomat: Billomat, resource: str) -> list[dict[str, Any]]:

@@ -12,18 +12,17 @@ import boto3
 import pytest
 
 from .conftest import Billomat, Stack, clear_container_caches
-from .test_order_invoice import (  # noqa: F401 - fixtures used by name
+from .test_order_invoice import (
     EVENTS,
     REGION,
-    _short_delays,
-    _simulated_retry_clock,
-    accounting_inbox,
     deliver,
     drain,
     receive,
     records,
     run_worker,
 )
+
+pytestmark = pytest.mark.usefixtures("immediate_requeue", "sandbox_retry_clock")
 
 AT_B2C = EVENTS / "shopify/order-paid-at-b2c-oss.json"
 NL_B2B = EVENTS / "shopify/order-paid-nl-b2b-reverse-charge.json"
@@ -302,7 +301,7 @@ def test_vat_that_does_not_add_up_is_held_as_a_draft_and_accounting_is_told(
     stack: Stack,
     billomat: Billomat,
     monkeypatch: pytest.MonkeyPatch,
-    accounting_inbox: Callable[[], list[str]],  # noqa: F811 - the imported fixture
+    accounting_inbox: Callable[[], list[str]],
 ) -> None:
     sample, mutate, environment, reason = HOLDS[case]
     configure(monkeypatch, **environment)
@@ -315,7 +314,7 @@ def test_vat_that_does_not_add_up_is_held_as_a_draft_and_accounting_is_told(
 def test_held_order_redelivered_stays_held_and_tells_accounting_once(
     stack: Stack,
     billomat: Billomat,
-    accounting_inbox: Callable[[], list[str]],  # noqa: F811 - the imported fixture
+    accounting_inbox: Callable[[], list[str]],
 ) -> None:
     answer = deliver(NL_B2B, _no_vat_id)
     [message] = receive(stack)
