@@ -304,3 +304,31 @@ def test_a_credit_note_repeats_its_invoices_vat_note(stack: Stack, billomat: Bil
     drain_refunds(stack)
     (credit_note,) = credit_notes(billomat)
     assert credit_note.note == note
+
+
+@pytest.mark.parametrize("rate", [12.345, -0.1, 1e30])
+def test_a_signed_refund_with_an_impossible_tax_rate_is_a_400_and_queues_nothing(
+    stack: Stack, rate: float
+) -> None:
+    """Found by the intake fuzz: a tax-line rate outside 0..1 raised ValueError → 502."""
+    from webhooks.app import lambda_handler
+
+    from autopilot.signatures import base64_hmac_sha256
+    from local.dev_settings import DEV_WEBHOOK_SECRETS
+    from local.lambda_events import http_api_event
+
+    spec = json.loads(REFUND_FULL.read_text("utf-8"))
+    spec["body"]["refund_line_items"][0]["line_item"]["tax_lines"][0]["rate"] = rate
+    body = json.dumps(spec["body"]).encode()
+    headers = {
+        **spec["headers"],
+        "X-Shopify-Hmac-Sha256": base64_hmac_sha256(
+            body, DEV_WEBHOOK_SECRETS["SHOPIFY_WEBHOOK_SECRET"]
+        ),
+    }
+    response = lambda_handler(
+        http_api_event("POST", spec["route"], headers, body),
+        LocalLambdaContext(function_name="webhooks"),
+    )
+    assert response["statusCode"] == 400, response
+    assert receive(stack) == []
