@@ -201,8 +201,8 @@ class InvoiceDraft(InvoiceChanges):
     """Our reference (e.g. shop order id): a retry finds the invoice instead of duplicating it."""
 
 
-class CreditNoteChanges(BillomatDraft):
-    """Header fields of a credit note to change (Billomat allows edits only while DRAFT)."""
+class DocumentHeaderChanges(BillomatDraft):
+    """The header fields offers and credit notes share (client, number, texts, currency)."""
 
     client_id: int | None = None
     contact_id: int | None = None
@@ -219,10 +219,15 @@ class CreditNoteChanges(BillomatDraft):
     currency_code: str | None = None
     net_gross: NetGross | None = None
     quote: Money | None = None
-    invoice_id: int | None = None
-    """The invoice this credit note credits."""
     free_text_id: int | None = None
     template_id: int | None = None
+
+
+class CreditNoteChanges(DocumentHeaderChanges):
+    """Header fields of a credit note to change (Billomat allows edits only while DRAFT)."""
+
+    invoice_id: int | None = None
+    """The invoice this credit note credits."""
 
 
 class CreditNoteDraft(CreditNoteChanges):
@@ -237,28 +242,11 @@ class CreditNoteDraft(CreditNoteChanges):
     duplicating it."""
 
 
-class OfferChanges(BillomatDraft):
+class OfferChanges(DocumentHeaderChanges):
     """Header fields of an offer to change."""
 
-    client_id: int | None = None
-    contact_id: int | None = None
-    address: str | None = None
-    number_pre: str | None = None
-    number: int | None = None
-    number_length: int | None = None
-    date: dt.date | None = None
-    title: str | None = None
-    label: str | None = None
-    intro: str | None = None
-    note: str | None = None
-    reduction: str | None = None
-    currency_code: str | None = None
-    net_gross: NetGross | None = None
-    quote: Money | None = None
     validity_days: int | None = None
     validity_date: dt.date | None = None
-    free_text_id: int | None = None
-    template_id: int | None = None
 
 
 class OfferDraft(OfferChanges):

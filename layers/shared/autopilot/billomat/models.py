@@ -352,34 +352,30 @@ class CreditNote(PricedDocument):
         return _derived_open_amount(data)
 
 
-class InvoicePayment(BillomatEntity):
+class BookedPayment(BillomatEntity):
+    """What invoice payments and credit-note payments share."""
+
+    created: dt.datetime | None = None
+    user_id: int | None = None
+    date: dt.date | None = None
+    amount: Money
+    comment: str | None = None
+    transaction_purpose: str | None = None
+    currency_code: str | None = None
+    quote: Money | None = None
+    type: PaymentType | None = None
+
+
+class InvoicePayment(BookedPayment):
     """A customer payment booked on an invoice (``/api/invoice-payments``)."""
 
-    created: dt.datetime | None = None
     invoice_id: int | None = None
-    user_id: int | None = None
-    date: dt.date | None = None
-    amount: Money
-    comment: str | None = None
-    transaction_purpose: str | None = None
-    currency_code: str | None = None
-    quote: Money | None = None
-    type: PaymentType | None = None
 
 
-class CreditNotePayment(BillomatEntity):
+class CreditNotePayment(BookedPayment):
     """A payment (the payout) booked on a credit note (``/api/credit-note-payments``)."""
 
-    created: dt.datetime | None = None
     credit_note_id: int | None = None
-    user_id: int | None = None
-    date: dt.date | None = None
-    amount: Money
-    comment: str | None = None
-    transaction_purpose: str | None = None
-    currency_code: str | None = None
-    quote: Money | None = None
-    type: PaymentType | None = None
 
 
 class Reminder(BillomatDocument):
