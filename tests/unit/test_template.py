@@ -786,3 +786,27 @@ def _walk_refs_nodes(node: Any) -> Iterator[Any]:
     elif isinstance(node, list):
         for item in node:
             yield from _walk_refs_nodes(item)
+
+
+@pytest.mark.parametrize(
+    ("function", "variable", "parameter"),
+    [
+        ("OrderInvoiceFunction", "INVOICE_TEMPLATE_ID", "InvoiceTemplateId"),
+        ("DealInvoiceFunction", "INVOICE_TEMPLATE_ID", "InvoiceTemplateId"),
+        ("DealInvoiceFunction", "OFFER_TEMPLATE_ID", "OfferTemplateId"),
+    ],
+)
+def test_document_templates_are_parameters_of_the_functions_that_complete_documents(
+    template: dict[str, Any], function: str, variable: str, parameter: str
+) -> None:
+    variables = template["Resources"][function]["Properties"]["Environment"]["Variables"]
+    assert variables[variable] == {"Ref": parameter}
+    declared = template["Parameters"][parameter]
+    assert declared["Default"] == ""  # empty: the account's default template
+    pattern = re.compile(declared["AllowedPattern"])
+    assert [bool(pattern.fullmatch(value)) for value in ("", "123456", "12a", "-1")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
