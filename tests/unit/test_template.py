@@ -122,7 +122,9 @@ def test_every_route_goes_to_the_intake_on_the_default_stage(template: dict[str,
     integrations = resources_of_type(template, "AWS::ApiGatewayV2::Integration")
     assert set(integrations) == {"WebhooksIntegration", "AdminIntegration"}
     integration = integrations["WebhooksIntegration"]["Properties"]
-    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["WebhooksFunction", "Arn"]}
+    assert _snapstart_branch(integration["IntegrationUri"], on=False) == {  # on: the alias
+        "Fn::GetAtt": ["WebhooksFunction", "Arn"]
+    }
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
     for route in resources_of_type(template, "AWS::ApiGatewayV2::Route").values():
@@ -136,7 +138,7 @@ def test_every_route_goes_to_the_intake_on_the_default_stage(template: dict[str,
     assert stage["AutoDeploy"] is True
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
     permission = resources["WebhooksApiInvokePermission"]["Properties"]
-    assert permission["FunctionName"] == {"Ref": "WebhooksFunction"}
+    assert _snapstart_branch(permission["FunctionName"], on=False) == {"Ref": "WebhooksFunction"}
     assert permission["Principal"] == "apigateway.amazonaws.com"
 
 
@@ -810,3 +812,90 @@ def test_document_templates_are_parameters_of_the_functions_that_complete_docume
         False,
         False,
     ]
+
+
+# ------------------------------------------------------------------ SnapStart (README: SnapStart)
+# What invokes a function, per resource type: these properties must name the alias when the
+# function's snapshots are on (SnapStart applies only to published versions, never $LATEST).
+INVOKE_PROPERTIES = {
+    "AWS::ApiGatewayV2::Integration": ("IntegrationUri",),
+    "AWS::Lambda::Permission": ("FunctionName",),
+    "AWS::Lambda::EventSourceMapping": ("FunctionName",),
+    "AWS::Lambda::EventInvokeConfig": ("FunctionName",),
+    "AWS::Scheduler::Schedule": ("Target",),
+    "AWS::Events::Rule": ("Targets",),
+    "AWS::S3::Bucket": ("NotificationConfiguration",),
+    "AWS::SNS::Subscription": ("Endpoint",),
+}
+
+
+def _snapstart_branch(node: Any, *, on: bool) -> Any:
+    """``node`` with every ``Fn::If`` on SnapStartOn replaced by the branch for ``on``."""
+    if isinstance(node, dict):
+        condition = node.get("Fn::If")
+        if isinstance(condition, list) and condition[0] == "SnapStartOn":
+            return _snapstart_branch(condition[1] if on else condition[2], on=on)
+        return {key: _snapstart_branch(value, on=on) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_snapstart_branch(item, on=on) for item in node]
+    return node
+
+
+def _snapstart_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: function
+        for name, function in _functions(template).items()
+        if "SnapStart" in function["Properties"]
+    }
+
+
+def test_snapstart_is_a_parameter_that_is_off_by_default(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "off"
+    assert parameter["AllowedValues"] == ["off", "on"]
+    assert template["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "on"]}
+    assert "SnapStart" not in template["Globals"]["Function"]
+    functions = _snapstart_functions(template)
+    assert set(functions) == {"WebhooksFunction"}  # the intake: Qonto waits 1 s, Shopify 5 s
+    for function in functions.values():
+        apply_on = function["Properties"]["SnapStart"]["ApplyOn"]
+        assert _snapstart_branch(apply_on, on=False) == "None"
+        assert _snapstart_branch(apply_on, on=True) == "PublishedVersions"
+
+
+def test_a_snapstart_function_publishes_a_version_for_each_code_or_layer_change(
+    template: dict[str, Any],
+) -> None:
+    # SAM accepts no Fn::If in AutoPublishAlias, so the alias exists with SnapStart off as well;
+    # the functions without SnapStart keep no alias (their triggers invoke $LATEST as before).
+    for name, function in _functions(template).items():
+        properties = function["Properties"]
+        if name in _snapstart_functions(template):
+            assert properties["AutoPublishAlias"] == "live"
+            assert properties["AutoPublishAliasAllProperties"] is True
+            assert "AutoPublishCodeSha256" not in properties  # it would replace the code hash
+            for layer in properties.get("Layers", template["Globals"]["Function"]["Layers"]):
+                layer_resource = template["Resources"][layer["Ref"]]
+                assert layer_resource["Properties"]["PublishLambdaVersion"] is True
+        else:
+            assert "AutoPublishAlias" not in properties
+    assert "AutoPublishAlias" not in template["Globals"]["Function"]
+
+
+def test_with_snapstart_on_every_trigger_invokes_the_alias(template: dict[str, Any]) -> None:
+    """SAM points a function's own Events (SQS, ScheduleV2, EventBridgeRule, Api, ...) and its
+    EventInvokeConfig at the alias by itself; the plain resources here must do it themselves."""
+    resources = template["Resources"]
+    for name in _snapstart_functions(template):
+        assert not resources[name]["Properties"].get("Events")  # none SAM would route for us
+        invokers = 0
+        for resource_name, resource in resources.items():
+            for key in INVOKE_PROPERTIES.get(resource["Type"], ()):
+                value = resource["Properties"].get(key)
+                if name not in set(_walk_refs(_snapstart_branch(value, on=False))):
+                    continue
+                invokers += 1
+                on = _snapstart_branch(value, on=True)
+                assert name not in set(_walk_refs(on)), f"{resource_name}.{key} invokes $LATEST"
+                assert f"{name}.Alias" in set(_walk_refs(on)), f"{resource_name}.{key}"
+        assert invokers >= 2  # the API integration and its invoke permission
