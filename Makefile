@@ -8,6 +8,9 @@ VENV   := .venv
 TOOLS  := .tools
 PY     := $(VENV)/bin/python
 SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
+# The shared layer's runtime deps: requirements.in (top-level pins) -> requirements.txt (`make lock`).
+LAYER_LOCK := layers/shared/requirements.txt
+UV_VERSION := 0.13.8
 
 # The Lambda runtime is python3.13: find a real 3.13 interpreter (pyenv's 3.13.x first).
 PYTHON313 ?= $(shell for p in "$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13" \
@@ -20,27 +23,32 @@ TOOLS_PYTHON ?= python3
 # `sam build` looks for python3.13 on PATH; pyenv shims resolve it only when enabled.
 SAM_PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13' | head -1):$(shell pyenv version-name 2>/dev/null)
 
-.PHONY: help venv tools test lint format typecheck pytest template build serve run bench report-preview import-catalogue autopilot clean
+.PHONY: help venv tools lock test lint format typecheck pytest template build serve run bench report-preview import-catalogue autopilot clean
 
 help:
 	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
 	@echo "make test   - ruff, mypy, pytest, cfn-lint and sam validate --lint"
 	@echo "make serve  - local mode only (PORT, BILLOMAT_BASE_URL, ... see README)"
 	@echo "make build  - sam build (python3.13, arm64)"
+	@echo "make lock   - re-lock layers/shared/requirements.txt (hashes, all pins) from requirements.in"
 	@echo "make bench  - measurements in bench/"
 	@echo "make report-preview - render the sample monthly report to out/report-preview.png"
 	@echo "make import-catalogue CSV=... FORMAT=shopify|woocommerce SHOP=... [LOCAL=url | STACK=name]"
 	@echo "                     - import a shop's product CSV export into Billomat articles (README)"
 	@echo "make autopilot ARGS='--local http://127.0.0.1:3000 status' - the operator CLI (README)"
 
-$(VENV)/.installed: requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: requirements-dev.txt $(LAYER_LOCK)
 	@if [ -z "$(PYTHON313)" ]; then \
 	  echo "error: Python 3.13 not found. The Lambda runtime is python3.13; install it (e.g. 'pyenv install 3.13.0')" >&2; \
 	  echo "       or pass PYTHON313=/path/to/python3.13." >&2; exit 1; fi
 	@echo "creating $(VENV) with $(PYTHON313)"
 	@[ -x $(PY) ] || $(PYTHON313) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# 1) the layer's hash lock, hash-checked; 2) the dev tools, held to the locked versions
+	@#    (pip refuses hashes in a constraints file, so the constraints are the lock's name==version lines).
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LAYER_LOCK)
+	@sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LAYER_LOCK) > $(VENV)/layer-constraints.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c $(VENV)/layer-constraints.txt
 	@touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt
@@ -76,6 +84,15 @@ template: tools
 
 build: tools
 	PYENV_VERSION=$(SAM_PYENV_VERSION) $(SAM) build
+
+# Re-locks the layer: every transitive pin with the sha256 of each of its files, resolved for the
+# Lambda runtime (python3.13 on arm64 Linux). Keeps the versions already locked unless
+# requirements.in needs others; UPGRADE=1 moves everything to the newest allowed.
+lock: tools
+	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(TOOLS)/bin/uv pip compile --quiet --generate-hashes --python-version 3.13 \
+	  --python-platform aarch64-manylinux_2_28 $(if $(UPGRADE),--upgrade) \
+	  layers/shared/requirements.in -o $(LAYER_LOCK)
 
 serve: venv
 	$(PY) -m local.server
