@@ -207,6 +207,32 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def ago(seconds: Any) -> str:
+    """``42 s ago``, ``3 min ago``, ``2 h ago``, ``5 d ago``; empty for None."""
+    if seconds is None:
+        return ""
+    value = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if value >= size:
+            return f"{value // size} {unit} ago"
+    return f"{value} s ago"
+
+
+def quota_line(rate: dict[str, Any]) -> str:
+    """The Billomat quota as the newest response any function saw it."""
+    if not rate:
+        return "Billomat quota: no response seen yet"
+    limit = f" of {rate['limit']}" if rate.get("limit") else ""
+    line = (
+        f"Billomat quota: {text(rate.get('remaining'))}{limit} requests left, window resets in "
+        f"{text(rate.get('reset_in_seconds'))} s (seen {ago(rate.get('age_seconds'))} by "
+        f"{text(rate.get('function'))})"
+    )
+    if rate.get("last_429_at") is not None:
+        line += f"; last 429 by {text(rate.get('last_429_function'))}"
+    return line
+
+
 def show_status(answer: dict[str, Any]) -> None:
     out = console()
     queues = Table(title="Queues", title_justify="left")
@@ -240,15 +266,24 @@ def show_status(answer: dict[str, Any]) -> None:
         out.print("Failed scheduled runs: none")
     schedules = answer.get("schedules") or []
     if schedules:
-        table = Table(title="Schedules", title_justify="left")
-        keys = sorted({k for s in schedules for k in s})
-        for key in keys:
-            table.add_column(key)
+        table = Table(title="Schedules: last run", title_justify="left")
+        for column in ("schedule", "outcome", "business day", "finished", "seconds", "counts"):
+            table.add_column(column, justify="right" if column == "seconds" else "left")
+        table.add_column("error")
         for schedule in schedules:
-            table.add_row(*(text(schedule.get(k)) for k in keys))
+            outcome = schedule.get("outcome")
+            style = {"finished": "green", "incomplete": "yellow", "failed": "bold red"}
+            table.add_row(
+                text(schedule.get("schedule")),
+                f"[{style[outcome]}]{outcome}[/]" if outcome in style else "never run",
+                text(schedule.get("business_day")),
+                ago(schedule.get("age_seconds")),
+                text(schedule.get("seconds")),
+                ", ".join(f"{k} {v}" for k, v in (schedule.get("counts") or {}).items()),
+                text(schedule.get("error")),
+            )
         out.print(table)
-    if answer.get("billomat_rate"):
-        out.print(f"Billomat rate limit: {text(answer['billomat_rate'])}")
+    out.print(quota_line(answer.get("billomat_rate") or {}))
     if answer.get("missing"):
         out.print(f"[dim]not available here: {', '.join(map(str, answer['missing']))}[/]")
 

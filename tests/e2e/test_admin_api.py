@@ -273,7 +273,13 @@ def test_status_reports_queue_and_dead_letter_depths(stack: Stack) -> None:
     assert (rows["bank"]["visible"], rows["bank"]["dead_letters"]) == (2, 0)
     assert (rows["refunds"]["visible"], rows["refunds"]["dead_letters"]) == (0, 1)
     assert rows["bank"]["workflow"] == "bank_payment"
-    assert answer["missing"] == ["schedules", "billomat_rate", "failures"]
+    assert answer["missing"] == ["failures"]  # no SCHEDULED_FAILURES_QUEUE_URL here
+    assert [(row["schedule"], row["outcome"]) for row in answer["schedules"]] == [
+        ("dunning", None),
+        ("recurring", None),
+        ("reporting", None),
+    ]
+    assert answer["billomat_rate"] == {}  # nothing talked to Billomat yet
 
 
 def test_status_lists_failed_scheduled_runs_without_consuming_them(
@@ -306,7 +312,7 @@ def test_status_lists_failed_scheduled_runs_without_consuming_them(
     for _ in range(2):  # looking twice: nothing is consumed
         status, answer = admin("GET", "/admin/status")
         assert status == 200
-        assert answer["missing"] == ["schedules", "billomat_rate"]
+        assert answer["missing"] == []
         by_condition = {row["condition"]: row for row in answer["failures"]}
         assert set(by_condition) == {"RetriesExhausted", "AWS.Lambda.AccessDenied"}
         lambda_failure = by_condition["RetriesExhausted"]
@@ -314,6 +320,61 @@ def test_status_lists_failed_scheduled_runs_without_consuming_them(
         assert lambda_failure["error"] == "Billomat answered 401"
         assert lambda_failure["at"] == "2026-11-30T05:00:03.000Z"
         assert by_condition["AWS.Lambda.AccessDenied"]["error"] == "not allowed"
+
+
+def test_status_shows_each_schedules_last_run_as_it_went(stack: Stack, billomat: Billomat) -> None:
+    from dunning.app import DunningRunIncomplete
+
+    from .test_dunning import RUN_AT, client, overdue_invoice, run_dunning
+
+    billomat.sandbox.clock.set(RUN_AT)
+    customer = client(billomat, "Status")
+    for days in (8, 9, 10):
+        overdue_invoice(billomat, customer, days_overdue=days)
+    billomat.sandbox.rate_limit = 5  # the run stops early: the quota is spent
+    with pytest.raises(DunningRunIncomplete):
+        run_dunning(timeout_seconds=30)
+
+    schedules = {row["schedule"]: row for row in admin("GET", "/admin/status")[1]["schedules"]}
+    dunning = schedules["dunning"]
+    assert (dunning["outcome"], dunning["business_day"]) == ("incomplete", "2026-11-25")
+    assert "rate limit" in dunning["error"]
+    assert (schedules["recurring"]["outcome"], schedules["reporting"]["outcome"]) == (None, None)
+
+    billomat.sandbox.clock.advance(15 * 60)  # the next window: Lambda's retry finishes the run
+    billomat.sandbox.rate_limit = 300
+    answer = run_dunning()
+    dunning = next(
+        row for row in admin("GET", "/admin/status")[1]["schedules"] if row["schedule"] == "dunning"
+    )
+    assert (dunning["outcome"], dunning["error"]) == ("finished", None)
+    assert dunning["counts"]["reminders_sent"] == answer["reminders_sent"]
+    assert dunning["summary"]["reminders_sent"] == answer["reminders_sent"]
+
+
+def test_status_shows_the_quota_billomat_last_reported_and_the_last_429(
+    stack: Stack, billomat: Billomat
+) -> None:
+    assert deliver(B2C_DISCOUNT)["status"] == "queued"
+    run_worker(stack)
+    quota = admin("GET", "/admin/status")[1]["billomat_rate"]
+    # what Billomat's last answer said: the sandbox's window minus every request made so far
+    assert quota["remaining"] == billomat.client.rate_limit_remaining
+    assert quota["remaining"] == 300 - billomat.client.request_count
+    assert quota["reset"] == billomat.client.rate_limit_reset
+    assert (quota["function"], quota["last_429_at"]) == ("order_invoice", None)
+
+    from .test_dunning import client, overdue_invoice, run_dunning
+
+    billomat.sandbox.clock.advance(60)  # later than the order's answers
+    overdue_invoice(billomat, client(billomat, "Quota"), days_overdue=8)
+    billomat.sandbox.rate_limit = 1  # spent: the next request is answered 429
+    with pytest.raises(RuntimeError):
+        run_dunning(timeout_seconds=30)
+    quota = admin("GET", "/admin/status")[1]["billomat_rate"]
+    assert (quota["function"], quota["last_429_function"]) == ("dunning", "dunning")
+    assert quota["remaining"] == 0
+    assert quota["last_429_at"] is not None
 
 
 def test_unknown_admin_route_is_json_404(stack: Stack) -> None:

@@ -24,6 +24,7 @@ from autopilot.billomat import (
     BillomatUnavailableError,
     BillomatValidationError,
 )
+from autopilot.billomat.rate_limit import RateLimitState
 from autopilot.billomat_access import use_billomat_client
 from autopilot.scheduled_run import (
     RUN_LOCK_STALE_SECONDS,
@@ -112,6 +113,9 @@ def test_a_batch_summary_counts_what_was_sent_and_what_needs_a_person() -> None:
 class FakeBillomat:
     time_budget: Any = None
 
+    def __init__(self) -> None:
+        self.rate_limit = RateLimitState()
+
 
 class ThingsIncomplete(ScheduledRunIncomplete):
     pass
@@ -138,6 +142,9 @@ class Harness:
 
     def lock(self, name: str = "things") -> dict[str, Any] | None:
         return self.store.get(run_lock_key(name), LOCK_SORT_KEY)
+
+    def last_run(self, name: str = "things") -> dict[str, Any] | None:
+        return self.store.get(run_lock_key(name), "last_run")
 
 
 @pytest.fixture
@@ -221,6 +228,76 @@ def test_a_bad_now_fails_before_the_run_starts(harness: Harness) -> None:
     with pytest.raises(ScheduleInputError):
         handler({"now": "yesterday"}, LocalLambdaContext("things"))
     assert harness.runs == []
+
+
+# -- the last run, kept for the operator's status ------------------------------------------
+
+
+def test_a_finished_run_is_kept_as_the_schedules_last_run_with_its_counts(
+    harness: Harness,
+) -> None:
+    handler = handler_for(harness, Summary(sent=["a", "b", "c"], attention=["check"]))
+    context = LocalLambdaContext("things")
+    handler({"now": "2026-11-24T23:30:00Z"}, context)
+
+    record = harness.last_run()
+    assert record is not None
+    assert (record["outcome"], record["business_day"], record["request_id"]) == (
+        "finished",
+        "2026-11-25",
+        context.aws_request_id,
+    )
+    assert record["counts"] == {"things_sent": 3, "review_needed": 1}
+    assert json.loads(record["summary"]) == {"sent": 3}  # the loggable part: no signed links
+    assert record.get("error") is None
+    assert record["finished_at"] >= record["started_at"]
+
+
+def test_a_stopped_run_is_kept_as_incomplete_with_why(harness: Harness) -> None:
+    handler = handler_for(
+        harness, Summary(sent=["a"], stopped_because="Billomat unavailable: down", deferred=2)
+    )
+    with pytest.raises(ThingsIncomplete):
+        handler({"now": "2026-11-25T09:00:00"}, LocalLambdaContext("things"))
+    record = harness.last_run()
+    assert record is not None
+    assert record["outcome"] == "incomplete"
+    assert record["error"] == ("Billomat unavailable: down; 1 things sent, 2 deferred to the retry")
+
+
+def test_a_run_that_raises_is_kept_as_failed_and_the_error_still_raised(
+    harness: Harness,
+) -> None:
+    def crash(invocation: ScheduledRun) -> None:
+        raise KeyError("due_date")
+
+    handler = handler_for(harness, Summary(), during=crash)
+    with pytest.raises(KeyError):
+        handler({"now": "2026-11-25T09:00:00"}, LocalLambdaContext("things"))
+    record = harness.last_run()
+    assert record is not None
+    assert (record["outcome"], record["error"]) == ("failed", "KeyError: 'due_date'")
+    assert harness.lock() is None
+
+
+def test_a_skipped_run_leaves_the_last_run_of_the_run_that_did_the_work(
+    harness: Harness,
+) -> None:
+    second = handler_for(harness, Summary(sent=["x"]))
+    first_context = LocalLambdaContext("things")
+
+    def meanwhile(invocation: ScheduledRun) -> None:
+        second({"now": "2026-11-25T09:00:00"}, LocalLambdaContext("things"))
+        assert harness.last_run() is None  # the skipped run wrote nothing
+
+    first = handler_for(harness, Summary(sent=["a", "b"]), during=meanwhile)
+    first({"now": "2026-11-25T09:00:00"}, first_context)
+    record = harness.last_run()
+    assert record is not None
+    assert (record["request_id"], record["counts"]) == (
+        first_context.aws_request_id,
+        {"things_sent": 2},
+    )
 
 
 # -- one run at a time: the schedule's lock ------------------------------------------------

@@ -120,9 +120,11 @@ def post_redrive(queue: str) -> Response[str]:
 
 @app.get("/admin/status")
 def get_status() -> Response[str]:
+    from autopilot.workflow_state import workflow_store_for
+
     from .status import status
 
-    return json_response(200, status(sqs()))
+    return json_response(200, status(sqs(), workflow_store_for(settings().workflow_table)))
 
 
 def admin_error(error: AdminError) -> Response[str]:

@@ -1,30 +1,37 @@
 """``GET /admin/status``: what is waiting where, and what failed.
 
-Built:
-
 - ``queues``: per workflow its queue's visible, in-flight and delayed messages and its
   dead-letter count;
 - ``failures``: the records in ``ScheduledFailuresQueue`` (``SCHEDULED_FAILURES_QUEUE_URL``),
   looked at without consuming them: failed scheduled runs and statement imports (Lambda
   on-failure records: function, condition, error message) and events Scheduler or EventBridge
   could not deliver (their ``ERROR_CODE`` / ``ERROR_MESSAGE`` attributes). Failed queue messages
-  are under ``GET /admin/dead-letters``.
+  are under ``GET /admin/dead-letters``;
+- ``schedules``: the last run of each schedule (dunning, recurring, reporting): outcome
+  (``finished``, ``incomplete``, ``failed``; None: never run since the stack exists), the
+  business day, when, how long, its counts and summary, the error of a run that did not finish;
+- ``billomat_rate``: the rate-limit headers of the newest Billomat response any function saw
+  (requests left, when the window resets, which function, how old) and the last 429; ``{}``
+  before any function talked to Billomat.
 
-Not built yet (named in ``missing``, never made up): ``schedules`` (the last run of each
-schedule with its summary: the schedules do not record their runs anywhere yet) and
-``billomat_rate`` (the last rate-limit headers seen are kept per container only, not stored).
+What the schedules and workers record is in :mod:`autopilot.operations_record`. ``missing``
+names a part that could not be read (``failures`` without ``SCHEDULED_FAILURES_QUEUE_URL``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from autopilot.operations_record import last_billomat_quota, last_schedule_runs
 
 from .queues import peek, queue_status
 
-MISSING = ["schedules", "billomat_rate"]
+if TYPE_CHECKING:
+    from autopilot.workflow_state import WorkflowStore
 
 
 def failure(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,12 +84,13 @@ def failures(sqs: Any, environ: Mapping[str, str] | None = None) -> list[dict[st
     return sorted(rows, key=lambda row: row["sent_at"] or 0, reverse=True)
 
 
-def status(sqs: Any) -> dict[str, Any]:
+def status(sqs: Any, store: WorkflowStore, now: float | None = None) -> dict[str, Any]:
+    at = time.time() if now is None else now
     found = failures(sqs)
     return {
         "queues": queue_status(sqs),
-        "schedules": [],
+        "schedules": last_schedule_runs(store, at),
         "failures": found or [],
-        "billomat_rate": {},
-        "missing": MISSING if found is not None else [*MISSING, "failures"],
+        "billomat_rate": last_billomat_quota(store, at),
+        "missing": [] if found is not None else ["failures"],
     }

@@ -14,7 +14,10 @@ function's handler around the workflow's run:
 4. run the workflow, emit its metrics, log its one summary and answer it;
 5. a run that a systemic Billomat error stopped early (rate limit, outage, refused key) logs an
    error and raises the function's "incomplete" exception after recording what it did, so the
-   Lambda retry and the on-failure destination take over (the checkpoints make that safe).
+   Lambda retry and the on-failure destination take over (the checkpoints make that safe);
+6. every run that took the lock is kept as the schedule's last run, finished, incomplete or
+   failed, with its counts and summary, and the Billomat quota it saw is kept, for ``GET
+   /admin/status`` (:mod:`autopilot.operations_record`).
 
 One run at a time: the run holds ``schedule#<name>`` / ``lock`` (owner: the Lambda request id)
 while it works. A second run of the same schedule that starts meanwhile does no work: it logs a
@@ -35,9 +38,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -47,6 +52,7 @@ from autopilot.billomat import BillomatError, describe_stop, is_systemic
 from autopilot.billomat_access import billomat_client, lambda_time_budget
 from autopilot.business_time import BERLIN, berlin_time, parse_moment
 from autopilot.observability import route_domain_logs
+from autopilot.operations_record import record_schedule_run, report_billomat_quota
 from autopilot.workflow_state import ClaimHeldElsewhere, WorkflowStore, workflow_store_for
 
 if TYPE_CHECKING:
@@ -245,11 +251,13 @@ def scheduled_handler[S: RunSummary](
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         route_domain_logs(logger)  # local mode and tests import several functions' modules
         moment = run_moment(event)
+        started_at = time.time()
         logger.set_correlation_id(f"{name}:{moment.date().isoformat()}")
+        workflow = store()
         with ExitStack() as held:
             try:  # only the lock's own refusal is a skip; one inside the run is the run's
                 held.enter_context(
-                    store().exclusive(
+                    workflow.exclusive(
                         run_lock_key(name), context.aws_request_id, RUN_LOCK_STALE_SECONDS
                     )
                 )
@@ -260,7 +268,29 @@ def scheduled_handler[S: RunSummary](
                 return answer
             billomat = billomat_client()
             billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
-            summary = run(ScheduledRun(name, moment, context.aws_request_id, billomat))
+            record = partial(
+                record_schedule_run,
+                workflow,
+                name,
+                moment=moment,
+                request_id=context.aws_request_id,
+                started_at=started_at,
+            )
+            try:
+                summary = run(ScheduledRun(name, moment, context.aws_request_id, billomat))
+            except Exception as error:
+                record(outcome="failed", error=f"{type(error).__name__}: {error}")
+                raise
+            finally:
+                report_billomat_quota(billomat, workflow, metrics, name)
+            record(
+                outcome="finished" if summary.stopped_because is None else "incomplete",
+                counts=summary.metric_counts(),
+                summary=summary.loggable(),
+                error=None
+                if summary.stopped_because is None
+                else f"{summary.stopped_because}; {summary.progress()}",
+            )
         for metric, count in summary.metric_counts().items():
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=count)
         logged = {"summary": summary.loggable()}

@@ -21,6 +21,8 @@ for every queue (orders, bank, and the deal, product and refund workers to come)
 - **Dependencies**: ``new_workflow()`` is called once per batch. The workflow's heavy parts
   (Billomat client, stores) are built once per container by the worker's own cached
   factories; per-batch state (the bank's open invoices) lives in the workflow object.
+- **For the operator's status**: after every batch the newest Billomat quota seen is kept
+  and new 429s are counted (:func:`autopilot.operations_record.report_billomat_quota`).
 - **Logs**: the function's Powertools logger (:func:`autopilot.observability.function_logger`)
   with the message's business reference as correlation id, also on the domain modules' lines.
 """
@@ -243,10 +245,12 @@ class SqsWorker[M: Message]:
         @self.metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             from autopilot.billomat_access import billomat_client, lambda_time_budget
+            from autopilot.operations_record import report_billomat_quota, status_store
 
             route_domain_logs(self.logger)
             _run, config = self._idempotent
-            billomat_client().time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
+            billomat = billomat_client()
+            billomat.time_budget = lambda_time_budget(context.get_remaining_time_in_millis)
             if self.config.on_batch is not None:
                 self.config.on_batch(context)
             config.register_lambda_context(context)
@@ -261,6 +265,7 @@ class SqsWorker[M: Message]:
                 self.workflow.finish_batch()
             finally:
                 self._workflow = None
+                report_billomat_quota(billomat, status_store(), self.metrics, self.config.service)
             return dict(response)
 
         return handler

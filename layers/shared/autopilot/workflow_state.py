@@ -129,6 +129,29 @@ class WorkflowStore:
             item["expires_at"] = int(self._now()) + ttl_days * 86400
         self.client.put_item(TableName=self.table_name, Item=self._encode(item))
 
+    def put_if_newer(self, pk: str, sk: str, attributes: Mapping[str, Any], order: str) -> bool:
+        """Write the item whole unless the stored one's ``order`` attribute is not older than
+        ``attributes[order]``: concurrent writers never replace a newer record with an older
+        one. True when written."""
+        from botocore.exceptions import ClientError
+
+        item = {"pk": pk, "sk": sk, "updated_at": int(self._now()), **attributes}
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=self._encode(item),
+                ConditionExpression="attribute_not_exists(pk) OR #order < :order",
+                ExpressionAttributeNames={"#order": order},
+                ExpressionAttributeValues={
+                    ":order": self._codec()[0].serialize(_storable(attributes[order]))
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def update(self, pk: str, sk: str, attributes: Mapping[str, Any]) -> Item:
         """Set the given attributes (creating the item if needed); return the whole item."""
         values = {**attributes, "updated_at": int(self._now())}

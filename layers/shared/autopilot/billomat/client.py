@@ -87,7 +87,7 @@ from autopilot.billomat.models import (
     Tax,
     Unit,
 )
-from autopilot.billomat.rate_limit import BILLOMAT_WINDOW_SECONDS, RatePriority
+from autopilot.billomat.rate_limit import BILLOMAT_WINDOW_SECONDS, RateLimitState, RatePriority
 
 PER_PAGE = 1000
 """Billomat's maximum page size: fewest requests against the 15-minute quota."""
@@ -235,6 +235,12 @@ class BillomatClient:
     def rate_limit_reset(self) -> float | None:
         """UTC epoch seconds when the next quota window starts, as the last response said."""
         return self._connection.rate_limit.reset
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        """The quota as the last response reported it, and the 429s received (read it; the
+        connection keeps it up to date)."""
+        return self._connection.rate_limit
 
     @property
     def request_count(self) -> int:

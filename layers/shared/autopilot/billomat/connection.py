@@ -213,13 +213,14 @@ class BillomatConnection:
                     path=url.path,
                 ) from exc
             self.request_count += 1
-            self.rate_limit.update(response.headers)
+            self.rate_limit.update(response.headers, seen_at=self._now())
             self._log_exchange(response, started)
             status = response.status_code
             if 200 <= status < 300:
                 return response
             messages = self._messages(response)
             if status == 429:
+                self.rate_limit.refused(self._now())
                 wait = retry_after_429(self.rate_limit, messages, self._now())
                 if rate_limit_waits < MAX_RATE_LIMIT_WAITS and wait <= self.allowed_wait():
                     self._wait_for_reset(wait, method, url.path)

@@ -63,11 +63,23 @@ class RateLimitState:
     """The largest quota seen (remaining + 1 after a request): Billomat sends no limit header."""
     contended_window: float | None = None
     """The reset of the window in which someone else was seen drawing on the quota."""
+    seen_at: float | None = None
+    """When a response last carried quota headers (epoch seconds)."""
+    rate_limited: int = 0
+    """429 answers received so far (each one executed nothing)."""
+    rate_limited_at: float | None = None
+    """When the last 429 arrived (epoch seconds)."""
+    reported_seen_at: float | None = None
+    reported_rate_limited: int = 0
+    """What :func:`autopilot.operations_record.report_billomat_quota` last reported."""
 
-    def update(self, headers: Mapping[str, str]) -> None:
-        """Take over the quota headers of a response (ignoring missing or garbled values)."""
+    def update(self, headers: Mapping[str, str], seen_at: float | None = None) -> None:
+        """Take over the quota headers of a response (ignoring missing or garbled values);
+        ``seen_at`` is when it arrived."""
         remaining = _number(headers.get("X-Rate-Limit-Remaining"))
         reset = _number(headers.get("X-Rate-Limit-Reset"))
+        if seen_at is not None and (remaining is not None or reset is not None):
+            self.seen_at = seen_at
         # Our own request used one; a larger drop in the same window was someone else.
         before = self.remaining if reset is not None and reset == self.reset else None
         if before is not None and remaining is not None and before - int(remaining) > 1:
@@ -77,6 +89,11 @@ class RateLimitState:
             self.limit = max(self.limit, self.remaining + 1)
         if reset is not None:
             self.reset = reset
+
+    def refused(self, at: float) -> None:
+        """Count a 429 that arrived at ``at`` (epoch seconds)."""
+        self.rate_limited += 1
+        self.rate_limited_at = at
 
     def contended(self) -> bool:
         """True when someone else has drawn on the current window (as far as we know)."""
