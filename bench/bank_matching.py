@@ -56,26 +56,16 @@ TARGET_RECALL = Decimal("0.95")
 
 
 def post_webhook(route: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
-    """POST to the intake Lambda; calls the bank route function directly while the intake
-    still lists the route as not built (the lead registers it in webhooks/app.py)."""
+    """POST to the intake Lambda, as API Gateway would."""
     from webhooks import app as intake
 
     from local.lambda_events import LocalLambdaContext, http_api_event
 
-    if route not in intake.PENDING_ROUTES:
-        event = http_api_event("POST", route, dict(headers), body)
-        response = intake.lambda_handler(
-            event, LocalLambdaContext(function_name="webhooks", timeout_seconds=5)
-        )
-        return int(response["statusCode"]), json.loads(response.get("body") or "{}")
-    from webhooks.bank_routes import bank_transaction, qonto_transaction
-    from webhooks.deliveries import RequestRejected
-
-    handle = {BANK_ROUTE: bank_transaction, QONTO_ROUTE: qonto_transaction}[route]
-    try:
-        return 200, handle({name.lower(): value for name, value in headers.items()}, body)
-    except RequestRejected as rejected:
-        return rejected.status_code, rejected.payload
+    event = http_api_event("POST", route, dict(headers), body)
+    response = intake.lambda_handler(
+        event, LocalLambdaContext(function_name="webhooks", timeout_seconds=5)
+    )
+    return int(response["statusCode"]), json.loads(response.get("body") or "{}")
 
 
 def signed_bank_delivery(

@@ -37,8 +37,7 @@ INTAKE_HANDLER = "webhooks.app:lambda_handler"
 # the operator API (`/admin/...`): IAM-authorized in AWS, open here (loopback only)
 ADMIN_HANDLER = "admin.app:lambda_handler"
 
-# queue -> worker handler ("package.module:function"); a queue without a worker keeps its
-# messages until the workflow lands (the intake answers 501 for those routes meanwhile).
+# queue -> worker handler ("package.module:function")
 QUEUE_WORKERS: dict[str, str] = {
     "orders": "order_invoice.app:lambda_handler",
     "bank": "bank_payment.app:lambda_handler",
@@ -46,14 +45,14 @@ QUEUE_WORKERS: dict[str, str] = {
     "products": "article_sync.app:lambda_handler",
     "refunds": "refund_credit.app:lambda_handler",
 }
-# scheduled function -> handler; None = the workflow is not built yet (answers 501).
-SCHEDULES: dict[str, str | None] = {
+# scheduled function -> handler
+SCHEDULES: dict[str, str] = {
     "dunning": "dunning.app:lambda_handler",
     "recurring": "recurring.app:lambda_handler",
     "reporting": "reporting.app:lambda_handler",
 }
 # the camt.053 import handler (S3 upload in AWS, POST /local/imports/camt053 here)
-CAMT053_IMPORT: str | None = "bank_payment.app:import_handler"
+CAMT053_IMPORT = "bank_payment.app:import_handler"
 REVIEW_LIST = "bank_payment.app:review_handler"
 # POST /local/articles/sync (the catalogue import) waits up to one quota window for Billomat
 ARTICLE_SYNC_WAIT_SECONDS = 16 * 60.0
@@ -276,8 +275,6 @@ class LocalSystem:
         if path.startswith("/local/schedules/") and method == "POST":
             return self._run_schedule(path.removeprefix("/local/schedules/"), body)
         if path == "/local/imports/camt053" and method == "POST":
-            if CAMT053_IMPORT is None:
-                return not_built("bank_payment (camt.053 import)")
             if not body.strip():
                 return HttpResult.json(
                     400, {"error": "empty_body", "message": "POST the camt.053 XML or ZIP file"}
@@ -385,10 +382,7 @@ class LocalSystem:
                 return HttpResult.json(
                     400, {"error": "invalid_now", "message": "now must be an ISO-8601 timestamp"}
                 )
-        handler_path = SCHEDULES[name]
-        if handler_path is None:
-            return not_built(name)
-        return self._invoke_plain(handler_path, request)
+        return self._invoke_plain(SCHEDULES[name], request)
 
     def _sync_articles(self, body: bytes) -> HttpResult:
         """``POST /local/articles/sync`` with a ShopProduct (JSON): the article_sync workflow
@@ -437,18 +431,6 @@ class LocalSystem:
         with self._invoke_lock:
             result = handler(event, context)
         return HttpResult.json(200, result)
-
-
-def not_built(workflow: str) -> HttpResult:
-    """501 for a local route whose workflow has not landed yet."""
-    return HttpResult.json(
-        501,
-        {
-            "error": "not_implemented",
-            "workflow": workflow,
-            "message": f"The {workflow} workflow is not built yet; nothing was run.",
-        },
-    )
 
 
 def make_request_handler(system: LocalSystem) -> type[BaseHTTPRequestHandler]:

@@ -133,13 +133,9 @@ def test_malformed_camt053_upload_is_rejected_and_books_nothing(http: httpx.Clie
     assert http.get("/local/review").json()["count"] == 0
 
 
-def test_unbuilt_schedules_answer_501(http: httpx.Client) -> None:
-    from local.server import SCHEDULES
-
-    for name in (name for name, handler in SCHEDULES.items() if handler is None):
-        response = http.post(f"/local/schedules/{name}", json={"now": "2026-12-01T09:00:00+01:00"})
-        assert response.status_code == 501, name
-        assert response.json()["workflow"] == name
+def test_an_unknown_schedule_is_404_and_runs_nothing(http: httpx.Client) -> None:
+    response = http.post("/local/schedules/payroll", json={"now": "2026-12-01T09:00:00+01:00"})
+    assert response.status_code == 404
 
 
 def test_monthly_report_runs_on_demand_and_writes_local_files(http: httpx.Client) -> None:

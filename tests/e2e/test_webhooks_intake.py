@@ -26,12 +26,6 @@ def invoke(path: str, body: bytes = b"{}", method: str = "POST") -> dict:
     return lambda_handler(event, LocalLambdaContext(function_name="webhooks", timeout_seconds=5))
 
 
-def test_no_route_is_waiting_for_its_workflow() -> None:
-    from webhooks.app import PENDING_ROUTES
-
-    assert PENDING_ROUTES == {}
-
-
 @pytest.mark.parametrize("path", ["/webhooks/shopify/products", "/webhooks/woocommerce/products"])
 def test_product_routes_are_built_and_refuse_an_unsigned_body(path: str, stack: object) -> None:
     response = invoke(path, body=b'{"id": 1}')

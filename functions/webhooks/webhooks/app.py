@@ -1,9 +1,7 @@
 """Webhook intake Lambda: every route of architecture.md §3.
 
 The intake only verifies the signature on the raw body, validates the payload and
-enqueues it for a worker; it never holds the Billomat key. A route whose workflow has not
-been built yet (``PENDING_ROUTES``; none at present) answers 501 with a JSON error naming the
-workflow, never a fake success.
+enqueues it for a worker; it never holds the Billomat key.
 """
 
 from __future__ import annotations
@@ -27,9 +25,6 @@ from .shop_product_routes import shopify_product, woocommerce_product
 
 logger = Logger(service="webhooks")
 app = APIGatewayHttpResolver()
-
-# route -> the workflow that will consume its events (its worker has not landed yet)
-PENDING_ROUTES: dict[str, str] = {}
 
 
 def json_response(status_code: int, payload: dict[str, Any]) -> Response[str]:
@@ -110,31 +105,6 @@ def bank_transactions() -> Response[str]:
 def qonto_transactions() -> Response[str]:
     """Qonto's transaction webhook (`X-Qonto-Signature`); answered well within 1 s."""
     return _delivery(qonto_transaction)
-
-
-def workflow_not_built(workflow: str) -> Response[str]:
-    """501 for a route whose worker has not landed yet."""
-    logger.warning("route not built yet", extra={"workflow": workflow})
-    return json_response(
-        501,
-        {
-            "error": "not_implemented",
-            "workflow": workflow,
-            "message": f"The {workflow} workflow is not built yet; nothing was stored or queued.",
-        },
-    )
-
-
-def _register_pending(path: str, workflow: str) -> None:
-    def pending_route() -> Response[str]:
-        return workflow_not_built(workflow)
-
-    pending_route.__name__ = f"pending_{workflow}_{path.rsplit('/', 2)[-2]}"
-    app.post(path)(pending_route)
-
-
-for _path, _workflow in PENDING_ROUTES.items():
-    _register_pending(_path, _workflow)
 
 
 @app.not_found
