@@ -20,7 +20,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -30,8 +30,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from autopilot.observability import route_domain_logs
 
 from .errors import AdminError
-from .review import ReviewList
 from .settings import AdminSettings
+
+if TYPE_CHECKING:  # the review list pulls in the Billomat models: imported on first use
+    from .review import ReviewList
 
 logger = Logger(service="admin")
 app = APIGatewayHttpResolver()
@@ -53,6 +55,8 @@ def sqs() -> Any:
 def review_list() -> ReviewList:
     from autopilot.billomat_access import billomat_client
     from autopilot.workflow_state import workflow_store_for
+
+    from .review import ReviewList
 
     return ReviewList(workflow_store_for(settings().workflow_table), billomat_client)
 
