@@ -16,10 +16,13 @@ Helpers:
 - ``dead_letter_queues(template)``: work queue -> (DLQ, maxReceiveCount).
 - ``queue_env(template)``: environment variable (e.g. ``ORDERS_QUEUE_URL``) -> queue logical id.
 - ``http_routes(template)``: the webhook routes as ``(method, path)`` tuples.
+- ``evaluate(template, node, parameters)``: ``node`` (e.g. a secret's ``SecretString``) as
+  CloudFormation renders it for those parameter values.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "CfnLoader",
     "dead_letter_queues",
+    "evaluate",
     "http_routes",
     "load_template",
     "queue_env",
@@ -165,3 +169,56 @@ def http_routes(template: dict[str, Any]) -> list[tuple[str, str]]:
                     event_props = event.get("Properties", {})
                     routes.append((event_props["Method"].upper(), event_props["Path"]))
     return routes
+
+
+def evaluate(template: dict[str, Any], node: Any, parameters: dict[str, str]) -> Any:
+    """``node`` with its intrinsic functions worked out for the given parameter values (the
+    others take their defaults): ``Ref`` to a parameter, ``Fn::Sub`` over parameters and
+    variables, ``Fn::If`` with the template's conditions (``Fn::Equals``, ``Fn::Not``,
+    ``Fn::And``, ``Fn::Or``, ``Condition``). Enough for a secret's ``SecretString``; a reference
+    to a resource or a pseudo parameter raises ``KeyError``."""
+    values = {
+        name: str(parameters.get(name, declared.get("Default", "")))
+        for name, declared in template.get("Parameters", {}).items()
+    }
+    unknown = set(parameters) - set(values)
+    if unknown:
+        raise KeyError(f"not parameters of the template: {sorted(unknown)}")
+
+    def condition(name: str) -> bool:
+        return bool(walk(template["Conditions"][name]))
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, list):
+            return [walk(element) for element in item]
+        if not isinstance(item, dict):
+            return item
+        if len(item) != 1:
+            return {key: walk(value) for key, value in item.items()}
+        [(function, argument)] = item.items()
+        if function == "Ref":
+            return values[argument]
+        if function == "Condition":
+            return condition(argument)
+        if function == "Fn::Equals":
+            left, right = walk(argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not walk(argument[0])
+        if function == "Fn::And":
+            return all(walk(element) for element in argument)
+        if function == "Fn::Or":
+            return any(walk(element) for element in argument)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return walk(when_true if condition(name) else when_false)
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            known = {**values, **{key: walk(value) for key, value in variables.items()}}
+            return _SUB_VARIABLE.sub(lambda match: str(known[match.group(1)]), text)
+        return {function: walk(argument)}
+
+    return walk(node)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")

@@ -340,6 +340,32 @@ def test_a_rotated_secret_accepts_the_old_and_the_new_one(stack: Stack) -> None:
     assert post([event(3, deal=6002)], secret="retired")[0] == 401
 
 
+def test_a_rotation_made_with_the_stack_parameters_accepts_the_old_and_the_new_one(
+    stack: Stack,
+) -> None:
+    """The secret exactly as CloudFormation writes it for PreviousWebhookSecret and
+    PreviousWebhookSecretSource (template.yaml), read by the intake."""
+    from local.template_schema import evaluate, load_template
+
+    template = load_template()
+    secret_string = evaluate(
+        template,
+        template["Resources"]["WebhookSecretsSecret"]["Properties"]["SecretString"],
+        {
+            "HubSpotClientSecret": "new-client-secret",
+            "PreviousWebhookSecret": SECRET,
+            "PreviousWebhookSecretSource": "hubspot",
+        },
+    )
+    boto3.client("secretsmanager", region_name="eu-central-1").put_secret_value(
+        SecretId=stack.environment["WEBHOOK_SECRETS_ARN"], SecretString=secret_string
+    )
+    clear_container_caches()
+    assert post([event(1)], secret=SECRET)[1]["status"] == "queued"
+    assert post([event(2, deal=6001)], secret="new-client-secret")[1]["status"] == "queued"
+    assert post([event(3, deal=6002)], secret="retired")[0] == 401
+
+
 def test_the_public_base_url_may_end_with_a_slash(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

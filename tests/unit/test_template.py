@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from local.template_schema import (
     dead_letter_queues,
+    evaluate,
     http_routes,
     load_template,
     queue_env,
@@ -412,26 +413,98 @@ def test_global_environment_names(template: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ secrets
 
 
-def _render_sub(value: Any, sample: str) -> tuple[str, dict[str, Any]]:
-    """Fn::Sub with every variable replaced by ``sample``; also returns the variable map."""
-    text, variables = (value, {}) if isinstance(value, str) else value
-    return SUB_VAR.sub(lambda _: sample, text), variables
-
-
 @pytest.mark.parametrize("secret", sorted(SECRET_KEYS))
+@pytest.mark.parametrize("value", ["Ab0+/=_-.:~!@#$%^&*()[]{}<>?, 'x", "-"])
 def test_secret_string_is_json_with_the_expected_keys(
-    template: dict[str, Any], secret: str
+    template: dict[str, Any], secret: str, value: str
+) -> None:
+    """For anything the secret parameters' patterns allow, and for "-" (unset)."""
+    secret_string = template["Resources"][secret]["Properties"]["SecretString"]
+    parameters = {
+        name: value
+        for name, declared in template["Parameters"].items()
+        if declared.get("NoEcho") and name != "BillomatId"
+    }
+    rendered = json.loads(evaluate(template, secret_string, parameters))
+    assert set(rendered) == SECRET_KEYS[secret]
+    expected = "" if value == "-" else value  # "-" (guided deploy) is stored as ""
+    required = {"api_key"}  # BillomatApiKey has no default and no "-"
+    assert {key: item for key, item in rendered.items() if key not in required} == dict.fromkeys(
+        SECRET_KEYS[secret] - required, expected
+    )
+
+
+WEBHOOK_SECRET_PARAMETERS = {
+    "shopify": "ShopifyWebhookSecret",
+    "woocommerce": "WooCommerceWebhookSecret",
+    "hubspot_client_secret": "HubSpotClientSecret",
+    "bank": "BankWebhookSecret",
+    "qonto": "QontoWebhookSecret",
+}
+
+
+def rendered_webhook_secrets(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """The webhook secret as CloudFormation writes it for these parameter values."""
+    secret_string = template["Resources"]["WebhookSecretsSecret"]["Properties"]["SecretString"]
+    return dict(json.loads(evaluate(template, secret_string, parameters)))
+
+
+def test_each_webhook_secret_is_written_as_given_and_dash_means_unset(
+    template: dict[str, Any],
 ) -> None:
     sample = "Ab0+/=_-.:~!@#$%^&*()[]{}<>?, 'x"  # anything the parameter patterns allow
-    sub = template["Resources"][secret]["Properties"]["SecretString"]["Fn::Sub"]
-    rendered, variables = _render_sub(sub, sample)
-    assert set(json.loads(rendered)) == SECRET_KEYS[secret]
-    # optional values are mapped through a condition so "-" (guided deploy) becomes ""
-    for value in variables.values():
-        condition, when_set, when_unset = value["Fn::If"]
-        assert condition.startswith("Has")
-        assert "Ref" in when_set
-        assert when_unset == ""
+    values = {parameter: sample for parameter in WEBHOOK_SECRET_PARAMETERS.values()}
+    values["QontoWebhookSecret"] = "-"
+    assert rendered_webhook_secrets(template, **values) == {
+        "shopify": sample,
+        "woocommerce": sample,
+        "hubspot_client_secret": sample,
+        "bank": sample,
+        "qonto": "",
+    }
+
+
+@pytest.mark.parametrize(("key", "parameter"), sorted(WEBHOOK_SECRET_PARAMETERS.items()))
+def test_a_rotation_writes_the_new_and_the_old_secret_for_that_source_only(
+    template: dict[str, Any], key: str, parameter: str
+) -> None:
+    values = {name: f"{name}-new" for name in WEBHOOK_SECRET_PARAMETERS.values()}
+    source = template["Parameters"]["PreviousWebhookSecretSource"]
+    chosen = "hubspot" if key == "hubspot_client_secret" else key
+    assert chosen in source["AllowedValues"]
+    rendered = rendered_webhook_secrets(
+        template, **values, PreviousWebhookSecret="old", PreviousWebhookSecretSource=chosen
+    )
+    assert rendered[key] == [f"{parameter}-new", "old"]
+    others = {k: v for k, v in rendered.items() if k != key}
+    assert others == {k: f"{p}-new" for k, p in WEBHOOK_SECRET_PARAMETERS.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    "rotation",
+    [
+        {"PreviousWebhookSecret": "-", "PreviousWebhookSecretSource": "shopify"},
+        {"PreviousWebhookSecret": "", "PreviousWebhookSecretSource": "shopify"},
+        {"PreviousWebhookSecret": "old", "PreviousWebhookSecretSource": "none"},
+        {"PreviousWebhookSecret": "old"},
+    ],
+)
+def test_without_both_rotation_parameters_nothing_is_rotated(
+    template: dict[str, Any], rotation: dict[str, str]
+) -> None:
+    rendered = rendered_webhook_secrets(template, ShopifyWebhookSecret="new", **rotation)
+    assert rendered["shopify"] == "new"
+    assert all(isinstance(value, str) for value in rendered.values())
+
+
+def test_an_unused_source_stays_unused_during_a_rotation(template: dict[str, Any]) -> None:
+    rendered = rendered_webhook_secrets(
+        template,
+        ShopifyWebhookSecret="-",
+        PreviousWebhookSecret="old",
+        PreviousWebhookSecretSource="shopify",
+    )
+    assert rendered["shopify"] == ""  # never a list that would accept the old secret alone
 
 
 def test_secret_parameters_are_noecho_and_json_safe(template: dict[str, Any]) -> None:
@@ -450,6 +523,7 @@ def test_secret_parameters_are_noecho_and_json_safe(template: dict[str, Any]) ->
         "HubSpotClientSecret",
         "BankWebhookSecret",
         "QontoWebhookSecret",
+        "PreviousWebhookSecret",
         "HubSpotAccessToken",
     }
     for name in secret_params:
@@ -698,9 +772,13 @@ def test_dashboard_exists_and_names_every_queue(template: dict[str, Any]) -> Non
         '"5xx"',
         "webhook_unauthorized",
         "billomat_auth_failures",
-        "Billomat quota used up",  # 429 waits (log widget)
+        "billomat_rate_limited",  # Billomat 429s, counted by every worker and schedule
     ):
         assert metric in body, metric
+    for function in _functions(template).values():  # every function that talks to Billomat
+        service = function["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        if service not in {"webhooks", "admin", "bank_statement_import"}:  # no Billomat calls
+            assert f'"billomat_rate_limited", "service", "{service}"' in body, service
     outputs = template["Outputs"]
     assert "${OperationsDashboard}" in outputs["DashboardUrl"]["Value"]["Fn::Sub"]
 
