@@ -402,6 +402,8 @@ def test_global_environment_names(template: dict[str, Any]) -> None:
     assert parameters["InvoiceTrigger"]["AllowedValues"] == ["paid", "created"]
     assert parameters["InvoiceTrigger"]["Default"] == "paid"
     assert parameters["LogLevel"]["Default"] == "INFO"
+    # the 401 alarms' metric filters count WARNING lines ("webhook rejected", the Billomat key)
+    assert parameters["LogLevel"]["AllowedValues"] == ["DEBUG", "INFO", "WARNING"]
     assert parameters["BillomatBaseUrl"]["Default"] == ""
     assert variables["RETRY_HORIZON_HOURS"] == {"Ref": "RetryHorizonHours"}
     horizon = parameters["RetryHorizonHours"]
