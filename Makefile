@@ -37,7 +37,7 @@ help:
 	@echo "                     - import a shop's product CSV export into Billomat articles (README)"
 	@echo "make autopilot ARGS='--local http://127.0.0.1:3000 status' - the operator CLI (README)"
 
-$(VENV)/.installed: requirements-dev.txt $(LAYER_LOCK)
+$(VENV)/.installed: requirements-dev.txt $(LAYER_LOCK) pyproject.toml
 	@if [ -z "$(PYTHON313)" ]; then \
 	  echo "error: Python 3.13 not found. The Lambda runtime is python3.13; install it (e.g. 'pyenv install 3.13.0')" >&2; \
 	  echo "       or pass PYTHON313=/path/to/python3.13." >&2; exit 1; fi
@@ -49,6 +49,10 @@ $(VENV)/.installed: requirements-dev.txt $(LAYER_LOCK)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LAYER_LOCK)
 	@sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' $(LAYER_LOCK) > $(VENV)/layer-constraints.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c $(VENV)/layer-constraints.txt
+	@# 3) the project itself, editable and without dependencies: the `autopilot` console script
+	@set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 \
+	  | { grep -v -e BuildBackendWarning -e '^ *[*!]*$$' -e 'folders in your working directory' \
+	      -e 'take precedence during imports' -e 'WheelFile(wheel_path' || true; }
 	@touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt

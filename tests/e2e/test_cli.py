@@ -295,3 +295,27 @@ def test_api_refusal_without_json_is_exit_code_1(
     code, _, err = cli(capsys, "--local", "https://x", "status")
     assert code == 1
     assert err.strip() == "error 403: Forbidden"
+
+
+def test_autopilot_is_a_console_script_of_the_project(server: RunningServer) -> None:
+    """`make venv` installs the project: `.venv/bin/autopilot` runs cli.autopilot:main."""
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    root = Path(autopilot.__file__).resolve().parents[1]
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"autopilot": "cli.autopilot:main"}
+    script = Path(sys.executable).parent / "autopilot"
+    assert script.exists(), "run `make venv`: it installs the console script"
+    done = subprocess.run(  # noqa: S603 - our own script; from another directory
+        [str(script), "--local", server.base_url, "--json", "status"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert {"queues", "schedules", "failures", "billomat_rate"} <= set(json.loads(done.stdout))
