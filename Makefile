@@ -29,7 +29,7 @@ help:
 	@echo "make run    - start local mode on the embedded Billomat sandbox, replay events/, show what happened"
 	@echo "make test   - ruff, mypy, pytest, cfn-lint and sam validate --lint"
 	@echo "make serve  - local mode only (PORT, BILLOMAT_BASE_URL, ... see README)"
-	@echo "make build  - sam build (python3.13, arm64)"
+	@echo "make build  - sam build (python3.13, arm64), then verify the layer against the hash lock"
 	@echo "make lock   - re-lock layers/shared/requirements.txt (hashes, all pins) from requirements.in"
 	@echo "make bench  - measurements in bench/"
 	@echo "make report-preview - render the sample monthly report to out/report-preview.png"
@@ -86,8 +86,11 @@ template: tools
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
-build: tools
+# sam build fetches arm64 wheels of binary packages without their hashes (on an x86_64 machine);
+# verify_layer.py downloads the lock hash-checked and compares the built layer with it (README).
+build: tools venv
 	PYENV_VERSION=$(SAM_PYENV_VERSION) $(SAM) build
+	$(PY) scripts/verify_layer.py
 
 # Re-locks the layer: every transitive pin with the sha256 of each of its files, resolved for the
 # Lambda runtime (python3.13 on arm64 Linux). Keeps the versions already locked unless
