@@ -77,7 +77,7 @@ format: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy layers/shared/autopilot
-	$(VENV)/bin/mypy local functions/*/* cli
+	$(VENV)/bin/mypy local functions/*/* cli scripts
 
 pytest: venv
 	$(PY) -m pytest -q -p no:cacheprovider -n 2
