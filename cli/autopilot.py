@@ -7,7 +7,8 @@
     review book ID INVOICE          book a review item on an invoice (e.g. RE1042)
     review dismiss ID [--reason T]  close a review item without booking
     dead-letters list               what the dead-letter queues hold
-    dead-letters redrive QUEUE      move a dead-letter queue's messages back (orders, deals, ...)
+    dead-letters redrive QUEUE      move a dead-letter queue's messages back (orders, deals, ...);
+                                    `scheduled` re-runs failed scheduled runs for their day
 
 Target: `--local URL` talks to local mode (`make serve`, no signing); otherwise the stack
 (`--stack`, default: `stack_name` from samconfig.toml) is looked up with CloudFormation
@@ -365,11 +366,19 @@ def show_dead_letters(answer: dict[str, Any]) -> None:
 
 
 def show_redrive(answer: dict[str, Any]) -> None:
+    out = console()
+    if "rerun" in answer:  # failed scheduled runs: re-run for their business day
+        out.print(f"{answer.get('queue')}: {answer.get('moved')} failed run(s) started again")
+        for row in answer.get("rerun") or []:
+            out.print(f"  re-run {text(row.get('function'))} for {text(row.get('now'))}")
+        for row in answer.get("skipped") or []:
+            out.print(f"  [yellow]kept[/] {text(row.get('message_id'))}: {text(row.get('reason'))}")
+        return
     moved = answer.get("moved")
     line = f"{answer.get('queue')}: {moved} message(s) moved back to the queue"
     if answer.get("task_handle"):
         line += f" (move task {answer['task_handle']})"
-    console().print(line)
+    out.print(line)
 
 
 def show_error(answer: Answer) -> None:
@@ -433,7 +442,11 @@ def parser() -> argparse.ArgumentParser:
     letters_commands = letters.add_subparsers(dest="action", required=True, metavar="ACTION")
     letters_commands.add_parser("list", parents=leaf, help="what the DLQs hold")
     redrive = letters_commands.add_parser("redrive", parents=leaf, help="move a DLQ back")
-    redrive.add_argument("queue", help="orders, deals, bank, products or refunds")
+    redrive.add_argument(
+        "queue",
+        help="orders, deals, bank, products or refunds; scheduled: re-run failed scheduled runs "
+        "for their business day",
+    )
     return main
 
 

@@ -9,6 +9,7 @@ invoiced exactly once. Status: queue and DLQ depths as SQS has them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from decimal import Decimal
 from typing import Any
@@ -375,6 +376,148 @@ def test_status_shows_the_quota_billomat_last_reported_and_the_last_429(
     assert (quota["function"], quota["last_429_function"]) == ("dunning", "dunning")
     assert quota["remaining"] == 0
     assert quota["last_429_at"] is not None
+
+
+# -- failed scheduled runs: re-run for their business day -------------------------------------
+
+STACK_FUNCTIONS = {  # ARN -> the handler it runs
+    "arn:aws:lambda:eu-central-1:123456789012:function:stack-Dunning-X": "dunning.app",
+    "arn:aws:lambda:eu-central-1:123456789012:function:stack-Recurring-X": "recurring.app",
+    "arn:aws:lambda:eu-central-1:123456789012:function:stack-Reporting-X": "reporting.app",
+}
+DUNNING_ARN, RECURRING_ARN, _ = STACK_FUNCTIONS
+
+
+class InProcessLambda:
+    """Lambda's asynchronous Invoke, running the function's real handler here."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
+        import importlib
+
+        payload = json.loads(Payload)
+        self.calls.append((FunctionName, InvocationType, payload))
+        handler = importlib.import_module(STACK_FUNCTIONS[FunctionName]).lambda_handler
+        with contextlib.suppress(Exception):  # asynchronous: the caller never sees the outcome
+            handler(payload, LocalLambdaContext(function_name=FunctionName.rsplit(":", 1)[-1]))
+        return {"StatusCode": 202}
+
+
+@pytest.fixture
+def failures_queue(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> tuple[str, InProcessLambda]:
+    from admin import app as admin_app
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="scheduled-failures")["QueueUrl"]
+    monkeypatch.setenv("SCHEDULED_FAILURES_QUEUE_URL", url)
+    monkeypatch.setenv("RERUNNABLE_FUNCTIONS", ",".join(STACK_FUNCTIONS))
+    lambda_client = InProcessLambda()
+    monkeypatch.setattr(admin_app, "lambda_client", lambda: lambda_client)
+    admin_app.settings.cache_clear()
+    return url, lambda_client
+
+
+def on_failure_record(function_arn: str, payload: dict[str, Any]) -> str:
+    """What Lambda's on-failure destination writes after the retries of an async invocation."""
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": "2026-11-25T08:05:03.000Z",
+            "requestContext": {
+                "requestId": "r-1",
+                "functionArn": function_arn + ":$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": payload,
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": "Billomat unavailable", "errorType": "X"},
+        }
+    )
+
+
+def test_a_failed_dunning_run_is_re_run_for_its_business_day(
+    failures_queue: tuple[str, InProcessLambda], billomat: Billomat
+) -> None:
+    from .test_dunning import RUN_AT, client, overdue_invoice, reminder_emails
+
+    url, lambda_client = failures_queue
+    billomat.sandbox.clock.set(RUN_AT)
+    overdue_invoice(billomat, client(billomat, "Spät"), days_overdue=8)
+    scheduled = {"schedule": "dunning", "now": "2026-11-25T08:00:00Z"}
+    sqs = boto3.client("sqs", region_name=REGION)
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_record(DUNNING_ARN, scheduled))
+
+    status, answer = admin("POST", "/admin/dead-letters/scheduled/redrive")
+
+    assert status == 200
+    assert answer["moved"] == 1
+    assert [(row["function"], row["now"]) for row in answer["rerun"]] == [
+        ("stack-Dunning-X", "2026-11-25T08:00:00Z")
+    ]
+    assert lambda_client.calls == [(DUNNING_ARN, "Event", scheduled)]  # its own input, async
+    assert len(reminder_emails(billomat)) == 1  # the run for that day did its work
+    schedules = {row["schedule"]: row for row in admin("GET", "/admin/status")[1]["schedules"]}
+    assert (schedules["dunning"]["outcome"], schedules["dunning"]["business_day"]) == (
+        "finished",
+        "2026-11-25",
+    )
+    assert admin("GET", "/admin/status")[1]["failures"] == []  # consumed once re-run
+    again = admin("POST", "/admin/dead-letters/scheduled/redrive")[1]
+    assert (again["moved"], again["rerun"], again["skipped"]) == (0, [], [])
+    assert len(lambda_client.calls) == 1
+
+
+def test_a_scheduler_dead_letter_is_re_run_with_its_input(
+    failures_queue: tuple[str, InProcessLambda], billomat: Billomat
+) -> None:
+    url, lambda_client = failures_queue
+    scheduled = {"schedule": "recurring", "now": "2026-11-01T06:00:00+01:00"}
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(scheduled),
+        MessageAttributes={
+            "ERROR_CODE": {"DataType": "String", "StringValue": "AWS.Lambda.TooManyRequests"},
+            "TARGET_ARN": {"DataType": "String", "StringValue": RECURRING_ARN},
+        },
+    )
+    answer = admin("POST", "/admin/dead-letters/scheduled/redrive")[1]
+    assert answer["moved"] == 1
+    assert lambda_client.calls == [(RECURRING_ARN, "Event", scheduled)]
+
+
+def test_records_that_cannot_be_re_run_stay_and_say_why(
+    failures_queue: tuple[str, InProcessLambda],
+) -> None:
+    url, lambda_client = failures_queue
+    sqs = boto3.client("sqs", region_name=REGION)
+    foreign = "arn:aws:lambda:eu-central-1:123456789012:function:somebody-else"
+    sqs.send_message(QueueUrl=url, MessageBody=on_failure_record(foreign, {"x": 1}))
+    sqs.send_message(QueueUrl=url, MessageBody="not json")
+    no_input = json.loads(on_failure_record(DUNNING_ARN, {}))
+    del no_input["requestPayload"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(no_input))
+
+    status, answer = admin("POST", "/admin/dead-letters/scheduled/redrive")
+
+    assert status == 200
+    assert (answer["moved"], answer["rerun"]) == (0, [])
+    reasons = sorted(row["reason"] for row in answer["skipped"])
+    assert reasons == [
+        "somebody-else is not a scheduled function of this stack",
+        "the on-failure record carries no invocation input (requestPayload)",
+        "the record is not JSON",
+    ]
+    assert lambda_client.calls == []  # nothing outside the stack is ever invoked
+    assert len(admin("GET", "/admin/status")[1]["failures"]) == 3  # all kept, visible again
+
+
+def test_without_a_failures_queue_the_re_run_is_404(stack: Stack) -> None:
+    status, answer = admin("POST", "/admin/dead-letters/scheduled/redrive")
+    assert status == 404
+    assert "SCHEDULED_FAILURES_QUEUE_URL" in answer["message"]
 
 
 def test_unknown_admin_route_is_json_404(stack: Stack) -> None:

@@ -319,3 +319,28 @@ def test_autopilot_is_a_console_script_of_the_project(server: RunningServer) -> 
     )
     assert done.returncode == 0, done.stderr
     assert {"queues", "schedules", "failures", "billomat_rate"} <= set(json.loads(done.stdout))
+
+
+def test_a_re_run_of_failed_scheduled_runs_says_what_started_and_what_was_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    autopilot.show_redrive(
+        {
+            "queue": "scheduled",
+            "moved": 1,
+            "rerun": [{"function": "stack-Dunning-X", "now": "2026-11-25T08:00:00Z"}],
+            "skipped": [{"message_id": "m-2", "reason": "the record is not JSON"}],
+        }
+    )
+    out = capsys.readouterr().out
+    assert "scheduled: 1 failed run(s) started again" in out
+    assert "re-run stack-Dunning-X for 2026-11-25T08:00:00Z" in out
+    assert "kept m-2: the record is not JSON" in out
+
+
+def test_re_running_failed_runs_in_local_mode_is_refused_with_the_reason(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(capsys, "--local", server.base_url, "dead-letters", "redrive", "scheduled")
+    assert code == 1
+    assert "SCHEDULED_FAILURES_QUEUE_URL" in err

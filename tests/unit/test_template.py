@@ -979,3 +979,29 @@ def test_with_snapstart_on_every_trigger_invokes_the_alias(template: dict[str, A
                 assert name not in set(_walk_refs(on)), f"{resource_name}.{key} invokes $LATEST"
                 assert f"{name}.Alias" in set(_walk_refs(on)), f"{resource_name}.{key}"
         assert invokers >= 2  # the API integration and its invoke permission
+
+
+def test_admin_may_re_run_exactly_the_scheduled_functions_and_the_statement_import(
+    template: dict[str, Any],
+) -> None:
+    admin = template["Resources"]["AdminFunction"]["Properties"]
+    rerunnable = admin["Environment"]["Variables"]["RERUNNABLE_FUNCTIONS"]["Fn::Join"]
+    assert rerunnable[0] == ","
+    listed = {item["Fn::GetAtt"][0] for item in rerunnable[1]}
+    invokable = {
+        policy["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for policy in admin["Policies"]
+        if isinstance(policy, dict) and "LambdaInvokePolicy" in policy
+    }
+    expected = {
+        "DunningFunction",
+        "RecurringFunction",
+        "ReportingFunction",
+        "BankStatementImportFunction",
+    }
+    assert listed == invokable == expected
+    for name in expected:  # their failures land where the re-run reads them
+        on_failure = template["Resources"][name]["Properties"]["EventInvokeConfig"]
+        assert on_failure["DestinationConfig"]["OnFailure"]["Destination"] == {
+            "Fn::GetAtt": ["ScheduledFailuresQueue", "Arn"]
+        }

@@ -1,8 +1,9 @@
 """Operator API Lambda: the ``/admin/...`` routes (architecture.md §3), wiring only.
 
 IAM-authorized (``AWS_IAM``) on the HTTP API in AWS, open on loopback in local mode; the same
-handler in both. The logic is in :mod:`review` (the bank review list) and :mod:`queues` (dead
-letters, redrive, queue depths).
+handler in both. The logic is in :mod:`review` (the bank review list), :mod:`queues` (dead
+letters, redrive, queue depths), :mod:`reruns` (failed scheduled runs re-run for their business
+day: ``{queue}`` ``scheduled``) and :mod:`status`.
 
 =============================================  ===========================================
 ``GET /admin/status``                          ``{"queues", "schedules", "failures",
@@ -10,7 +11,8 @@ letters, redrive, queue depths).
 ``GET /admin/review``                          ``{"items": [...]}`` (open items only)
 ``POST /admin/review/{id}``                    book or dismiss; 400 / 404 / 409
 ``GET /admin/dead-letters``                    ``{"queues": [...]}``
-``POST /admin/dead-letters/{queue}/redrive``   ``{"queue", "moved"}``
+``POST /admin/dead-letters/{queue}/redrive``   ``{"queue", "moved"}``; ``scheduled``: also
+                                               ``"rerun"``, ``"skipped"``
 =============================================  ===========================================
 """
 
@@ -113,11 +115,27 @@ def get_dead_letters() -> Response[str]:
     return json_response(200, dead_letters(sqs()))
 
 
+@cache
+def lambda_client() -> Any:
+    import boto3
+
+    return boto3.client("lambda")
+
+
 @app.post("/admin/dead-letters/<queue>/redrive")
 def post_redrive(queue: str) -> Response[str]:
     from .queues import redrive
+    from .reruns import RERUN_QUEUE, rerun_failures
 
-    moved = redrive(sqs(), unquote(queue), settings().redrive_with_move_task)
+    name = unquote(queue)
+    if name == RERUN_QUEUE:  # failed scheduled runs: re-run for their business day
+        config = settings()
+        rerun = rerun_failures(
+            sqs(), lambda_client(), config.scheduled_failures_queue_url, config.rerunnable
+        )
+        logger.info("failed scheduled runs re-run", extra={**rerun, "by": actor()})
+        return json_response(200, rerun)
+    moved = redrive(sqs(), name, settings().redrive_with_move_task)
     logger.info("dead letters redriven", extra={**moved, "by": actor()})
     return json_response(200, moved)
 
