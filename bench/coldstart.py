@@ -261,12 +261,7 @@ class Stack:
                 "BILLOMAT_BASE_URL": self._servers[0].base_url,
                 "HUBSPOT_BASE_URL": self._servers[1].base_url,
                 "PUBLIC_BASE_URL": self.settings.public_base_url or "http://127.0.0.1:3000",
-                "INVOICE_TRIGGER": self.settings.invoice_trigger,
-                "SHOPIFY_SHOP_DOMAIN": self.settings.shopify_shop_domain,
-                "WOOCOMMERCE_SITE_URL": self.settings.woocommerce_site_url,
-                "SELLER_VAT_ID": self.settings.seller_vat_id,
-                "SMALL_BUSINESS": self.settings.small_business,
-                "USES_OSS": self.settings.uses_oss,
+                **self.settings.workflow_environment(),
                 "REPORT_LOCAL_DIR": self.report_dir,
             }
         )

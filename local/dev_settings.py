@@ -73,6 +73,17 @@ class LocalSettings:
     uses_oss: str = DEV_USES_OSS
     """``SELLER_VAT_ID``, ``SMALL_BUSINESS``, ``USES_OSS`` as given (the worker checks them)."""
 
+    def workflow_environment(self) -> dict[str, str]:
+        """The functions' settings among these, as the template's variables name them."""
+        return {
+            "INVOICE_TRIGGER": self.invoice_trigger,
+            "SHOPIFY_SHOP_DOMAIN": self.shopify_shop_domain,
+            "WOOCOMMERCE_SITE_URL": self.woocommerce_site_url,
+            "SELLER_VAT_ID": self.seller_vat_id,
+            "SMALL_BUSINESS": self.small_business,
+            "USES_OSS": self.uses_oss,
+        }
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
         env = os.environ if environ is None else environ

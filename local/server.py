@@ -152,12 +152,7 @@ class LocalSystem:
             {
                 "BILLOMAT_BASE_URL": self.billomat_base_url,
                 "PUBLIC_BASE_URL": self.public_base_url,
-                "INVOICE_TRIGGER": self.settings.invoice_trigger,
-                "SHOPIFY_SHOP_DOMAIN": self.settings.shopify_shop_domain,
-                "WOOCOMMERCE_SITE_URL": self.settings.woocommerce_site_url,
-                "SELLER_VAT_ID": self.settings.seller_vat_id,
-                "SMALL_BUSINESS": self.settings.small_business,
-                "USES_OSS": self.settings.uses_oss,
+                **self.settings.workflow_environment(),
                 "REPORT_LOCAL_DIR": self.settings.report_dir,
                 "POWERTOOLS_METRICS_NAMESPACE": "BillomatAutopilotLocal",
             }
