@@ -7,24 +7,25 @@ through ``/credit-note-payments``. There is no due date and so no OVERDUE.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from .documents import (
     CREDIT_NOTE,
     apply_document_defaults,
+    book_document_payment,
     client_for,
     customerportal_url,
+    delete_document_payment,
     finalize,
     format_address,
     prepare_item,
     recalculate,
     require_status,
     set_status,
+    settle_payments,
     store_items,
 )
 from .errors import bad_request
 from .ledger import Ledger
-from .schemas import CREDIT_NOTE_PAYMENTS, CREDIT_NOTES, PAYMENT_TYPES, Record
+from .schemas import CREDIT_NOTE_PAYMENTS, CREDIT_NOTES, Record
 
 UNPAID = frozenset({"OPEN"})
 """The state in which a credit note takes payments."""
@@ -117,46 +118,23 @@ def uncancel_credit_note(ledger: Ledger, credit_note: Record) -> Record:
 def refresh_credit_note(ledger: Ledger, credit_note: Record) -> None:
     """Recompute totals, paid and open amounts, and the PAID state."""
     recalculate(ledger, CREDIT_NOTE, credit_note)
-    payments = ledger.children("credit-note-payments", "credit_note_id", credit_note["id"])
-    paid = sum((payment["amount"] for payment in payments), Decimal(0))
-    marked = any(payment.get("mark_credit_note_as_paid") for payment in payments)
-    credit_note["paid_amount"] = paid
-    status = credit_note["status"]
-    if status in UNPAID | {"PAID"}:
-        status = "PAID" if payments and (marked or paid >= credit_note["total_gross"]) else "OPEN"
-        set_status(ledger, CREDIT_NOTE, credit_note, status)
-    open_amount = credit_note["total_gross"] - paid
-    credit_note["open_amount"] = (
-        Decimal(0) if status == "PAID" and (marked or open_amount < 0) else open_amount
-    )
+    settle_payments(ledger, CREDIT_NOTE, CREDIT_NOTE_PAYMENTS, credit_note, UNPAID)
 
 
 def book_payment(ledger: Ledger, values: Record) -> Record:
     """A payment (the money paid out) on an OPEN credit note; PAID once covered or marked."""
-    CREDIT_NOTE_PAYMENTS.missing(values)
-    credit_note = ledger.find("credit-notes", values["credit_note_id"])
-    if credit_note is None:
-        raise bad_request(f"credit_note_id {values['credit_note_id']} does not exist")
-    require_status(CREDIT_NOTE, credit_note, UNPAID, "book a payment on")
-    if values["amount"] <= 0:
-        raise bad_request("amount must be greater than 0")
-    if values.get("type") is not None and values["type"] not in PAYMENT_TYPES:
-        raise bad_request(f"Invalid value for type: {values['type']}")
-    payment = CREDIT_NOTE_PAYMENTS.new_record(values)
-    payment["date"] = payment.get("date") or ledger.today()
-    payment["currency_code"] = credit_note.get("currency_code")
-    payment["quote"] = credit_note.get("quote")
-    payment["user_id"] = 1
-    ledger.insert("credit-note-payments", payment)
-    refresh_credit_note(ledger, credit_note)
-    ledger.emit("credit_note_payment.create", "credit-note-payments", payment)
-    return payment
+    return book_document_payment(
+        ledger,
+        CREDIT_NOTE,
+        CREDIT_NOTE_PAYMENTS,
+        values,
+        payable=UNPAID,
+        refresh=refresh_credit_note,
+    )
 
 
 def delete_payment(ledger: Ledger, payment: Record) -> None:
     """Remove a payment; a PAID credit note it covered becomes OPEN again."""
-    ledger.remove("credit-note-payments", payment["id"])
-    credit_note = ledger.find("credit-notes", payment["credit_note_id"])
-    if credit_note is not None:
-        refresh_credit_note(ledger, credit_note)
-    ledger.emit("credit_note_payment.delete", "credit-note-payments", payment)
+    delete_document_payment(
+        ledger, CREDIT_NOTE, CREDIT_NOTE_PAYMENTS, payment, refresh=refresh_credit_note
+    )

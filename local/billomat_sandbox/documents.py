@@ -1,6 +1,6 @@
 """What invoices, credit notes, offers, reminders and recurrings share.
 
-Items, totals, payment terms, numbers, PDF and e-mail.
+Items, totals, payment terms, numbers, payments, PDF and e-mail.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,6 +27,7 @@ from .schemas import (
     INVOICES,
     OFFER_ITEMS,
     OFFERS,
+    PAYMENT_TYPES,
     RECURRING_ITEMS,
     RECURRINGS,
     REMINDER_ITEMS,
@@ -329,6 +330,85 @@ def finalize(ledger: Ledger, kind: DocumentKind, document: Record) -> None:
         assign_number(ledger.settings, kind.number_range, document, kind.number_field)
     document["_pdf_id"] = ledger.new_id()
     document["_completed_at"] = ledger.now()
+
+
+# --- payments (invoices, credit notes) ---------------------------------------------------------
+
+
+def settle_payments(
+    ledger: Ledger,
+    kind: DocumentKind,
+    payments: ResourceSchema,
+    document: Record,
+    payable: Collection[str],
+) -> None:
+    """Paid and open amounts from the document's payments, and its PAID state.
+
+    A document in a ``payable`` state becomes PAID once its payments cover ``total_gross`` or
+    one is marked ``mark_<kind>_as_paid``; a PAID one no longer covered is open again (OVERDUE
+    when past due; a credit note has no due date).
+    """
+    booked = ledger.children(payments.plural, kind.parent_key, document["id"])
+    paid = sum((payment["amount"] for payment in booked), Decimal(0))
+    marked = any(payment.get(f"mark_{kind.name}_as_paid") for payment in booked)
+    document["paid_amount"] = paid
+    status = document["status"]
+    if status in {*payable, "PAID"}:
+        if booked and (marked or paid >= document["total_gross"]):
+            status = "PAID"
+        elif status == "PAID":
+            status = "OVERDUE" if is_past_due(ledger, document) else "OPEN"
+        set_status(ledger, kind, document, status)
+    open_amount = document["total_gross"] - paid
+    document["open_amount"] = (
+        Decimal(0) if status == "PAID" and (marked or open_amount < 0) else open_amount
+    )
+
+
+def book_document_payment(
+    ledger: Ledger,
+    kind: DocumentKind,
+    payments: ResourceSchema,
+    values: Record,
+    *,
+    payable: Collection[str],
+    refresh: Callable[[Ledger, Record], None],
+) -> Record:
+    """A payment on a ``kind`` document in a ``payable`` state; ``refresh`` then settles it."""
+    payments.missing(values)
+    document = ledger.find(kind.schema.plural, values[kind.parent_key])
+    if document is None:
+        raise bad_request(f"{kind.parent_key} {values[kind.parent_key]} does not exist")
+    require_status(kind, document, payable, "book a payment on")
+    if values["amount"] <= 0:
+        raise bad_request("amount must be greater than 0")
+    if values.get("type") is not None and values["type"] not in PAYMENT_TYPES:
+        raise bad_request(f"Invalid value for type: {values['type']}")
+    payment = payments.new_record(values)
+    payment["date"] = payment.get("date") or ledger.today()
+    payment["currency_code"] = document.get("currency_code")
+    payment["quote"] = document.get("quote")
+    payment["user_id"] = 1
+    ledger.insert(payments.plural, payment)
+    refresh(ledger, document)
+    ledger.emit(f"{kind.name}_payment.create", payments.plural, payment)
+    return payment
+
+
+def delete_document_payment(
+    ledger: Ledger,
+    kind: DocumentKind,
+    payments: ResourceSchema,
+    payment: Record,
+    *,
+    refresh: Callable[[Ledger, Record], None],
+) -> None:
+    """Remove a payment and ``refresh`` the document it was booked on (if it still exists)."""
+    ledger.remove(payments.plural, payment["id"])
+    document = ledger.find(kind.schema.plural, payment[kind.parent_key])
+    if document is not None:
+        refresh(ledger, document)
+    ledger.emit(f"{kind.name}_payment.delete", payments.plural, payment)
 
 
 # --- PDF and e-mail -----------------------------------------------------------------------------

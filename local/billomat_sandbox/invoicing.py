@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from . import dunning
 from .document_totals import HUNDRED, round_money
 from .documents import (
     INVOICE,
     apply_document_defaults,
+    book_document_payment,
     client_days,
     client_for,
     customerportal_url,
+    delete_document_payment,
     finalize,
     format_address,
     is_past_due,
@@ -19,12 +19,13 @@ from .documents import (
     recalculate,
     require_status,
     set_status,
+    settle_payments,
     settle_term,
     store_items,
 )
 from .errors import bad_request
 from .ledger import Ledger
-from .schemas import INVOICE_PAYMENTS, INVOICES, PAYMENT_TYPES, Record
+from .schemas import INVOICE_PAYMENTS, INVOICES, Record
 
 UNPAID = frozenset({"OPEN", "OVERDUE"})
 """States in which an invoice takes payments and can be dunned."""
@@ -132,53 +133,20 @@ def refresh_invoice(ledger: Ledger, invoice: Record) -> None:
     invoice["discount_amount"] = (
         round_money(invoice["total_gross"] * rate / HUNDRED) if rate else None
     )
-    payments = ledger.children("invoice-payments", "invoice_id", invoice["id"])
-    paid = sum((payment["amount"] for payment in payments), Decimal(0))
-    marked = any(payment.get("mark_invoice_as_paid") for payment in payments)
-    invoice["paid_amount"] = paid
-    status = invoice["status"]
-    if status in UNPAID | {"PAID"}:
-        if payments and (marked or paid >= invoice["total_gross"]):
-            status = "PAID"
-        elif status == "PAID":
-            status = "OVERDUE" if is_past_due(ledger, invoice) else "OPEN"
-        set_status(ledger, INVOICE, invoice, status)
-    open_amount = invoice["total_gross"] - paid
-    invoice["open_amount"] = (
-        Decimal(0) if status == "PAID" and (marked or open_amount < 0) else open_amount
-    )
+    settle_payments(ledger, INVOICE, INVOICE_PAYMENTS, invoice, UNPAID)
     dunning.follow_invoice(ledger, invoice)
 
 
 def book_payment(ledger: Ledger, values: Record) -> Record:
     """A payment on an OPEN/OVERDUE invoice; PAID once covered or ``mark_invoice_as_paid``."""
-    INVOICE_PAYMENTS.missing(values)
-    invoice = ledger.find("invoices", values["invoice_id"])
-    if invoice is None:
-        raise bad_request(f"invoice_id {values['invoice_id']} does not exist")
-    require_status(INVOICE, invoice, UNPAID, "book a payment on")
-    if values["amount"] <= 0:
-        raise bad_request("amount must be greater than 0")
-    if values.get("type") is not None and values["type"] not in PAYMENT_TYPES:
-        raise bad_request(f"Invalid value for type: {values['type']}")
-    payment = INVOICE_PAYMENTS.new_record(values)
-    payment["date"] = payment.get("date") or ledger.today()
-    payment["currency_code"] = invoice.get("currency_code")
-    payment["quote"] = invoice.get("quote")
-    payment["user_id"] = 1
-    ledger.insert("invoice-payments", payment)
-    refresh_invoice(ledger, invoice)
-    ledger.emit("invoice_payment.create", "invoice-payments", payment)
-    return payment
+    return book_document_payment(
+        ledger, INVOICE, INVOICE_PAYMENTS, values, payable=UNPAID, refresh=refresh_invoice
+    )
 
 
 def delete_payment(ledger: Ledger, payment: Record) -> None:
     """Remove a payment; a PAID invoice it covered becomes OPEN/OVERDUE again."""
-    ledger.remove("invoice-payments", payment["id"])
-    invoice = ledger.find("invoices", payment["invoice_id"])
-    if invoice is not None:
-        refresh_invoice(ledger, invoice)
-    ledger.emit("invoice_payment.delete", "invoice-payments", payment)
+    delete_document_payment(ledger, INVOICE, INVOICE_PAYMENTS, payment, refresh=refresh_invoice)
 
 
 def mark_overdue_invoices(ledger: Ledger) -> list[int]:
