@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 REGION = "eu-central-1"
 
@@ -129,26 +128,11 @@ class LocalAws:
     def queue_depths(self) -> dict[str, dict[str, int]]:
         """Visible, in-flight and delayed messages per work queue and its dead-letter queue."""
         import boto3
+        from admin.queues import depth  # the operator API's own reading of a queue
 
         sqs = boto3.client("sqs", region_name=REGION)
         depths: dict[str, dict[str, int]] = {}
         for name, url in self.queue_urls.items():
-            depths[name] = _depth(sqs, url)
-            depths[f"{name}-dlq"] = _depth(sqs, self.dead_letter_queue_urls[name])
+            depths[name] = depth(sqs, url)
+            depths[f"{name}-dlq"] = depth(sqs, self.dead_letter_queue_urls[name])
         return depths
-
-
-def _depth(sqs: Any, url: str) -> dict[str, int]:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return {
-        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-        "visible": int(attributes["ApproximateNumberOfMessages"]),
-        "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-    }
