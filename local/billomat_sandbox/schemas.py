@@ -473,29 +473,40 @@ PAYMENT_TYPES = (
     "MISC",
 )
 
-INVOICE_PAYMENTS = ResourceSchema(
-    plural="invoice-payments",
-    singular="invoice-payment",
-    fields=(
-        *read_only(Kind.INT, "id"),
-        *read_only(Kind.DATETIME, "created"),
-        Field("invoice_id", Kind.INT),
-        *read_only(Kind.INT, "user_id"),
-        Field("date", Kind.DATE),
-        Field("amount", Kind.DECIMAL),
-        *fields(Kind.TEXT, "comment transaction_purpose"),
-        *read_only(Kind.TEXT, "currency_code"),
-        *read_only(Kind.DECIMAL, "quote"),
-        Field("type", Kind.CHOICE, choices=(*PAYMENT_TYPES, "INVOICE_CORRECTION")),
-        Field("mark_invoice_as_paid", Kind.BOOL, shown=False),
-    ),
-    filters={
-        **filters(Match.EQUALS, "invoice_id user_id"),
-        "type": Filter(Match.ONE_OF, "type"),
-        **DOCUMENT_DATE_FILTERS,
-    },
-    required=frozenset({"invoice_id", "amount"}),
-    defaults={"mark_invoice_as_paid": False, "quote": 1},
+
+def _payment_schema(
+    plural: str, singular: str, parent: str, types: tuple[str, ...]
+) -> ResourceSchema:
+    """Payments booked on a document (``parent``: ``invoice_id``, ``credit_note_id``)."""
+    mark = f"mark_{parent.removesuffix('_id')}_as_paid"
+    return ResourceSchema(
+        plural=plural,
+        singular=singular,
+        fields=(
+            *read_only(Kind.INT, "id"),
+            *read_only(Kind.DATETIME, "created"),
+            Field(parent, Kind.INT),
+            *read_only(Kind.INT, "user_id"),
+            Field("date", Kind.DATE),
+            Field("amount", Kind.DECIMAL),
+            *fields(Kind.TEXT, "comment transaction_purpose"),
+            *read_only(Kind.TEXT, "currency_code"),
+            *read_only(Kind.DECIMAL, "quote"),
+            Field("type", Kind.CHOICE, choices=types),
+            Field(mark, Kind.BOOL, shown=False),
+        ),
+        filters={
+            **filters(Match.EQUALS, f"{parent} user_id"),
+            "type": Filter(Match.ONE_OF, "type"),
+            **DOCUMENT_DATE_FILTERS,
+        },
+        required=frozenset({parent, "amount"}),
+        defaults={mark: False, "quote": 1},
+    )
+
+
+INVOICE_PAYMENTS = _payment_schema(
+    "invoice-payments", "invoice-payment", "invoice_id", (*PAYMENT_TYPES, "INVOICE_CORRECTION")
 )
 
 # --- credit notes ----------------------------------------------------------------------------
@@ -539,29 +550,8 @@ CREDIT_NOTES = ResourceSchema(
 
 CREDIT_NOTE_ITEMS = _item_schema("credit-note-items", "credit-note-item", "credit_note_id")
 
-CREDIT_NOTE_PAYMENTS = ResourceSchema(
-    plural="credit-note-payments",
-    singular="credit-note-payment",
-    fields=(
-        *read_only(Kind.INT, "id"),
-        *read_only(Kind.DATETIME, "created"),
-        Field("credit_note_id", Kind.INT),
-        *read_only(Kind.INT, "user_id"),
-        Field("date", Kind.DATE),
-        Field("amount", Kind.DECIMAL),
-        *fields(Kind.TEXT, "comment transaction_purpose"),
-        *read_only(Kind.TEXT, "currency_code"),
-        *read_only(Kind.DECIMAL, "quote"),
-        Field("type", Kind.CHOICE, choices=PAYMENT_TYPES),
-        Field("mark_credit_note_as_paid", Kind.BOOL, shown=False),
-    ),
-    filters={
-        **filters(Match.EQUALS, "credit_note_id user_id"),
-        "type": Filter(Match.ONE_OF, "type"),
-        **DOCUMENT_DATE_FILTERS,
-    },
-    required=frozenset({"credit_note_id", "amount"}),
-    defaults={"mark_credit_note_as_paid": False, "quote": 1},
+CREDIT_NOTE_PAYMENTS = _payment_schema(
+    "credit-note-payments", "credit-note-payment", "credit_note_id", PAYMENT_TYPES
 )
 
 # --- reminders -------------------------------------------------------------------------------
