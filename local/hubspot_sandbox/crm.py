@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .pipelines import find_pipeline
+from .pipelines import find_stage
 from .wire import iso
 
 OBJECT_TYPES = ("deals", "companies", "contacts", "line_items")
@@ -196,8 +196,9 @@ class CrmStore:
     def value(self, record: CrmObject, name: str) -> str | None:
         """A property value as read (calculated ones derived now)."""
         if name == "hs_is_closed_won":
-            pipeline = find_pipeline(record.properties.get("pipeline") or "")
-            stage = pipeline.stage(record.properties.get("dealstage") or "") if pipeline else None
+            stage = find_stage(
+                record.properties.get("pipeline"), record.properties.get("dealstage")
+            )
             return "true" if stage is not None and stage.won else "false"
         return record.properties.get(name)
 

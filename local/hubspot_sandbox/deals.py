@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .crm import CALCULATED_PROPERTIES, SYSTEM_PROPERTIES, CrmObject, CrmStore
-from .pipelines import PIPELINES, find_pipeline
+from .pipelines import PIPELINES, find_pipeline, find_stage
 from .wire import iso
 
 READ_ONLY_DEAL_PROPERTIES = frozenset(SYSTEM_PROPERTIES) | CALCULATED_PROPERTIES
@@ -78,8 +78,7 @@ def apply_update(deal: CrmObject, values: Mapping[str, str | None], now: datetim
     """Write checked ``values``; entering a closed stage without a close date sets it to now."""
     deal.properties.update(values)
     if "dealstage" in values:
-        pipeline = find_pipeline(deal.properties.get("pipeline") or "")
-        stage = pipeline.stage(deal.properties.get("dealstage") or "") if pipeline else None
+        stage = find_stage(deal.properties.get("pipeline"), deal.properties.get("dealstage"))
         if stage is not None and stage.closed and not deal.properties.get("closedate"):
             deal.properties["closedate"] = iso(now)
     deal.touch(now)

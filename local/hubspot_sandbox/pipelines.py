@@ -104,6 +104,12 @@ def find_pipeline(pipeline_id: str) -> Pipeline | None:
     return next((each for each in PIPELINES if each.id == pipeline_id), None)
 
 
+def find_stage(pipeline_id: str | None, stage_id: str | None) -> Stage | None:
+    """The stage ``stage_id`` of the pipeline ``pipeline_id``, if the portal has both."""
+    pipeline = find_pipeline(pipeline_id or "")
+    return pipeline.stage(stage_id or "") if pipeline else None
+
+
 def pipelines_json() -> dict[str, Any]:
     """The body of ``GET crm/v3/pipelines/deals``."""
     return {"results": [pipeline.to_json(order) for order, pipeline in enumerate(PIPELINES)]}

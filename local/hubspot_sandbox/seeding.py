@@ -7,7 +7,7 @@ from datetime import datetime
 
 from .amounts import Number, as_property, line_item_amount, to_decimal
 from .deals import stage_problem
-from .pipelines import find_pipeline
+from .pipelines import find_stage
 from .wire import iso
 
 Values = dict[str, str | None]
@@ -96,8 +96,7 @@ def deal_values(
     now: datetime,
 ) -> Values:
     """A deal's properties; the stage must belong to the pipeline."""
-    found = find_pipeline(pipeline)
-    entered = found.stage(stage) if found else None
+    entered = find_stage(pipeline, stage)
     if entered is None:
         raise ValueError(
             f"pipeline {pipeline!r}, stage {stage!r}: {stage_problem(pipeline, stage)}"
