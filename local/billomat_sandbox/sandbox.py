@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from local.sandbox_faults import path_segments
+
 from . import credit_notes, dunning, invoicing, offers, recurrings
 from .clock import SandboxClock
 from .credentials import DEV_API_KEY, DEV_APP_ID, DEV_APP_SECRET
@@ -190,7 +192,7 @@ class BillomatSandbox:
             return self._rate_limited(exhausted)
         call = ApiCall(
             method=method,
-            segments=tuple(part for part in route.split("/") if part),
+            segments=tuple(path_segments(route)),
             query=request.query,
             body=request.body,
             accept=request.headers.get("accept", ""),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from local.sandbox_faults import path_segments
+
 
 @dataclass(frozen=True)
 class HubSpotRequest:
@@ -22,7 +24,7 @@ class HubSpotRequest:
     @property
     def route(self) -> str:
         """The path relative to the base URL without outer slashes (``crm/v3/pipelines/deals``)."""
-        return "/".join(part for part in self.path.split("/") if part)
+        return "/".join(path_segments(self.path))
 
     def query_list(self, name: str) -> list[str] | None:
         """Comma lists of every ``name`` parameter joined (``None`` when the name is absent)."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from local.sandbox_faults import path_segments
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -28,7 +30,7 @@ class RequestRecord:
     @property
     def route(self) -> str:
         """The path relative to the base URL (``crm/v3/objects/deals/5001``), as faults use it."""
-        return "/".join(part for part in self.path.split("/") if part)
+        return "/".join(path_segments(self.path))
 
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is empty or not JSON."""

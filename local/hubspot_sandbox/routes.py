@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.billomat_sandbox.clock import SandboxClock
+from local.sandbox_faults import path_segments
 
 from .crm import DEFAULT_PROPERTIES, CrmStore
 from .deals import apply_update, check_update, validation_message
@@ -122,7 +123,7 @@ class HubSpotApi:
 
     def match(self, method: str, route: str) -> Match:
         """The endpoint for ``method route``; raises :class:`ApiError` 404 or 405."""
-        segments = tuple(part for part in route.split("/") if part)
+        segments = tuple(path_segments(route))
         for pattern, methods in self._routes:
             if len(pattern) != len(segments):
                 continue
