@@ -146,7 +146,9 @@ def get_status() -> Response[str]:
 
     from .status import status
 
-    return json_response(200, status(sqs(), workflow_store_for(settings().workflow_table)))
+    config = settings()
+    store = workflow_store_for(config.workflow_table)
+    return json_response(200, status(sqs(), store, config.scheduled_failures_queue_url))
 
 
 def admin_error(error: AdminError) -> Response[str]:

@@ -21,7 +21,6 @@ names a part that could not be read (``failures`` without ``SCHEDULED_FAILURES_Q
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from autopilot.operations_record import last_billomat_quota, last_schedule_runs
 
 from .queues import peek, queue_status
+from .reruns import function_name
 
 if TYPE_CHECKING:
     from autopilot.workflow_state import WorkflowStore
@@ -55,8 +55,7 @@ def failure(message: Mapping[str, Any]) -> dict[str, Any]:
         response = body.get("responsePayload") if isinstance(body, dict) else None
         error = response.get("errorMessage") if isinstance(response, dict) else None
         row.update(
-            function=str(context.get("functionArn", "")).split(":function:")[-1].split(":")[0]
-            or None,
+            function=function_name(str(context.get("functionArn", ""))) or None,
             condition=context.get("condition"),
             error=error or (body.get("responseContext") or {}).get("functionError"),
             at=body.get("timestamp"),
@@ -74,19 +73,19 @@ def failure(message: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def failures(sqs: Any, environ: Mapping[str, str] | None = None) -> list[dict[str, Any]] | None:
-    """The scheduled-run failures, newest first; None when the queue is not configured."""
-    env = os.environ if environ is None else environ
-    url = env.get("SCHEDULED_FAILURES_QUEUE_URL")
+def failures(sqs: Any, url: str | None) -> list[dict[str, Any]] | None:
+    """The scheduled-run failures in ``url``, newest first; None when there is no such queue."""
     if not url:
         return None
     rows = [failure(message) for message in peek(sqs, url)]
     return sorted(rows, key=lambda row: row["sent_at"] or 0, reverse=True)
 
 
-def status(sqs: Any, store: WorkflowStore, now: float | None = None) -> dict[str, Any]:
+def status(
+    sqs: Any, store: WorkflowStore, failures_queue_url: str | None, now: float | None = None
+) -> dict[str, Any]:
     at = time.time() if now is None else now
-    found = failures(sqs)
+    found = failures(sqs, failures_queue_url)
     return {
         "queues": queue_status(sqs),
         "schedules": last_schedule_runs(store, at),
