@@ -182,23 +182,17 @@ def _offer_action(name: str) -> Action:
 
 ACTIONS: dict[tuple[str, str], Action] = {
     ("invoices", "complete"): _complete_with_template(invoicing.complete_invoice),
-    ("invoices", "cancel"): lambda ledger, invoice, _: invoicing.cancel_invoice(ledger, invoice),
-    ("invoices", "uncancel"): lambda ledger, invoice, _: invoicing.uncancel_invoice(
-        ledger, invoice
-    ),
+    ("invoices", "cancel"): _without_body(invoicing.cancel_invoice),
+    ("invoices", "uncancel"): _without_body(invoicing.uncancel_invoice),
     ("credit-notes", "complete"): _complete_with_template(credit_notes.complete_credit_note),
     ("credit-notes", "cancel"): _without_body(credit_notes.cancel_credit_note),
     ("credit-notes", "uncancel"): _without_body(credit_notes.uncancel_credit_note),
     ("reminders", "complete"): _complete_with_template(dunning.complete_reminder),
-    ("reminders", "cancel"): lambda ledger, reminder, _: dunning.cancel_reminder(ledger, reminder),
-    ("reminders", "uncancel"): lambda ledger, reminder, _: dunning.uncancel_reminder(
-        ledger, reminder
-    ),
+    ("reminders", "cancel"): _without_body(dunning.cancel_reminder),
+    ("reminders", "uncancel"): _without_body(dunning.uncancel_reminder),
     ("offers", "complete"): _complete_with_template(offers.complete_offer),
     **{("offers", name): _offer_action(name) for name in offers.TRANSITIONS},
-    ("recurrings", "stop"): lambda ledger, recurring, _: recurrings.stop_recurring(
-        ledger, recurring
-    ),
+    ("recurrings", "stop"): _without_body(recurrings.stop_recurring),
 }
 """``PUT /api/{resource}/{id}/{action}``."""
 
