@@ -208,17 +208,6 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def ago(seconds: Any) -> str:
-    """``42 s ago``, ``3 min ago``, ``2 h ago``, ``5 d ago``; empty for None."""
-    if seconds is None:
-        return ""
-    value = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if value >= size:
-            return f"{value // size} {unit} ago"
-    return f"{value} s ago"
-
-
 def quota_line(rate: dict[str, Any]) -> str:
     """The Billomat quota as the newest response any function saw it."""
     if not rate:
@@ -226,7 +215,7 @@ def quota_line(rate: dict[str, Any]) -> str:
     limit = f" of {rate['limit']}" if rate.get("limit") else ""
     line = (
         f"Billomat quota: {text(rate.get('remaining'))}{limit} requests left, window resets in "
-        f"{text(rate.get('reset_in_seconds'))} s (seen {ago(rate.get('age_seconds'))} by "
+        f"{age(rate.get('reset_in_seconds'))} (seen {age(rate.get('age_seconds'))} ago by "
         f"{text(rate.get('function'))})"
     )
     if rate.get("last_429_at") is not None:
@@ -278,7 +267,7 @@ def show_status(answer: dict[str, Any]) -> None:
                 text(schedule.get("schedule")),
                 f"[{style[outcome]}]{outcome}[/]" if outcome in style else "never run",
                 text(schedule.get("business_day")),
-                ago(schedule.get("age_seconds")),
+                f"{age(schedule.get('age_seconds'))} ago" if schedule.get("outcome") else "",
                 text(schedule.get("seconds")),
                 ", ".join(f"{k} {v}" for k, v in (schedule.get("counts") or {}).items()),
                 text(schedule.get("error")),
