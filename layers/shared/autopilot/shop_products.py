@@ -95,17 +95,16 @@ class ShopProduct(BaseModel):
 
 def variant_key(source: str, shop: str, variant: ProductVariant) -> str:
     """``sku:<SKU>`` (SKUs are unique within a shop and name the article across shops'
-    orders), else ``<source>:<shop>:variant:<id>``. Long SKUs are hashed to fit a key."""
-    if variant.sku and variant.sku.strip():
-        sku = variant.sku.strip()
-        if len(sku) > SKU_KEY_LIMIT:
-            sku = "sha256:" + hashlib.sha256(sku.encode("utf-8")).hexdigest()
-        return f"sku:{sku}"
-    return f"{source}:{shop}:variant:{variant.variant_id}"
+    orders), else ``<source>:<shop>:variant:<id>``."""
+    return sku_key(variant.sku) or f"{source}:{shop}:variant:{variant.variant_id}"
 
 
 def sku_key(sku: str | None) -> str | None:
-    """The article key an order line's SKU looks up (None without a SKU)."""
+    """``sku:<SKU>``, the article key of a variant's or an order line's SKU (None without a
+    SKU). Long SKUs are hashed to fit a key."""
     if not sku or not sku.strip():
         return None
-    return variant_key("", "", ProductVariant(variant_id="0", sku=sku, price=Decimal(0)))
+    sku = sku.strip()
+    if len(sku) > SKU_KEY_LIMIT:
+        sku = "sha256:" + hashlib.sha256(sku.encode("utf-8")).hexdigest()
+    return f"sku:{sku}"
