@@ -18,8 +18,7 @@ from autopilot.operations_record import (
     RATE_LIMITED_METRIC,
     RATE_PK,
     SUMMARY_MAX_CHARS,
-    last_billomat_quota,
-    last_schedule_runs,
+    operations_status,
     record_schedule_run,
     report_billomat_quota,
 )
@@ -100,7 +99,7 @@ def test_each_schedule_is_listed_and_a_never_run_one_says_so(store: WorkflowStor
         summary={"reminders_sent": 2, "attention": []},
         now=lambda: 1_012.5,
     )
-    rows = {row["schedule"]: row for row in last_schedule_runs(store, now=1_100.0)}
+    rows = {row["schedule"]: row for row in operations_status(store, now=1_100.0)["schedules"]}
     assert list(rows) == ["dunning", "recurring", "reporting"]
     dunning = rows["dunning"]
     assert dunning["outcome"] == "finished"
@@ -128,7 +127,9 @@ def test_a_summary_too_long_to_keep_is_kept_as_its_counts(store: WorkflowStore) 
         counts={"invoices_sent": 1},
         summary=huge,
     )
-    [row] = [r for r in last_schedule_runs(store, now=2.0) if r["schedule"] == "recurring"]
+    [row] = [
+        r for r in operations_status(store, now=2.0)["schedules"] if r["schedule"] == "recurring"
+    ]
     assert (row["summary"], row["summary_omitted"], row["counts"]) == (
         None,
         True,
@@ -167,7 +168,7 @@ def test_a_failing_store_is_logged_and_never_fails_the_run(
 def test_the_newest_quota_seen_is_kept_and_each_429_counted_once(store: WorkflowStore) -> None:
     client, counting = Client(), CountingStore(store)
     metrics = Metrics(namespace="Test", service="order_invoice")
-    assert last_billomat_quota(store, now=0.0) == {}
+    assert operations_status(store, now=0.0)["billomat_rate"] == {}
 
     client.respond(remaining=287, reset=1_800.0, at=1_000.0)
     report_billomat_quota(client, counting, metrics, "order_invoice")  # type: ignore[arg-type]
@@ -183,7 +184,7 @@ def test_the_newest_quota_seen_is_kept_and_each_429_counted_once(store: Workflow
     assert metric_values(metrics)[RATE_LIMITED_METRIC] == [2.0]
     assert counting.writes == 3  # the quota and the last 429
 
-    quota = last_billomat_quota(store, now=1_200.0)
+    quota = operations_status(store, now=1_200.0)["billomat_rate"]
     assert quota == {
         "remaining": 0,
         "limit": 288,  # the largest quota seen: remaining + our own request
@@ -204,7 +205,7 @@ def test_an_older_observation_from_another_container_does_not_win(store: Workflo
     older.respond(remaining=250, reset=1_800.0, at=1_200.0)
     report_billomat_quota(newer, store, metrics, "bank_payment")  # type: ignore[arg-type]
     report_billomat_quota(older, store, metrics, "dunning")  # type: ignore[arg-type]
-    quota = last_billomat_quota(store, now=1_600.0)
+    quota = operations_status(store, now=1_600.0)["billomat_rate"]
     assert (quota["remaining"], quota["function"], quota["last_429_at"]) == (
         100,
         "bank_payment",

@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from autopilot.operations_record import last_billomat_quota, last_schedule_runs
+from autopilot.operations_record import operations_status
 
 from .queues import peek, queue_status
 from .reruns import function_name
@@ -88,8 +88,7 @@ def status(
     found = failures(sqs, failures_queue_url)
     return {
         "queues": queue_status(sqs),
-        "schedules": last_schedule_runs(store, at),
+        **operations_status(store, at),  # "schedules" and "billomat_rate"
         "failures": found or [],
-        "billomat_rate": last_billomat_quota(store, at),
         "missing": [] if found is not None else ["failures"],
     }

@@ -93,9 +93,23 @@ def record_schedule_run(
         log.warning("could not record the %s run for the status", name, exc_info=True)
 
 
-def last_schedule_runs(store: WorkflowStore, now: float) -> list[dict[str, Any]]:
-    """Each schedule's last run as ``GET /admin/status`` shows it (never run: outcome None)."""
-    found = store.get_many((schedule_key(name), LAST_RUN_SORT_KEY) for name in SCHEDULES)
+def operations_status(store: WorkflowStore, now: float) -> dict[str, Any]:
+    """``schedules`` and ``billomat_rate`` of ``GET /admin/status``, read in one request."""
+    found = store.get_many(
+        [
+            *((schedule_key(name), LAST_RUN_SORT_KEY) for name in SCHEDULES),
+            (RATE_PK, RATE_SORT_KEY),
+            (RATE_PK, RATE_LIMITED_SORT_KEY),
+        ]
+    )
+    return {"schedules": _last_schedule_runs(found, now), "billomat_rate": _last_quota(found, now)}
+
+
+Found = Mapping[tuple[str, str], Mapping[str, Any]]
+
+
+def _last_schedule_runs(found: Found, now: float) -> list[dict[str, Any]]:
+    """Each schedule's last run (never run: outcome None)."""
     rows = []
     for name in SCHEDULES:
         item = found.get((schedule_key(name), LAST_RUN_SORT_KEY)) or {}
@@ -164,9 +178,8 @@ def report_billomat_quota(
         log.warning("could not record the Billomat quota for the status", exc_info=True)
 
 
-def last_billomat_quota(store: WorkflowStore, now: float) -> dict[str, Any]:
-    """The newest quota any function saw, as ``GET /admin/status`` shows it; {} when none."""
-    found = store.get_many([(RATE_PK, RATE_SORT_KEY), (RATE_PK, RATE_LIMITED_SORT_KEY)])
+def _last_quota(found: Found, now: float) -> dict[str, Any]:
+    """The newest quota any function saw, and the last 429; {} when none was recorded."""
     last = found.get((RATE_PK, RATE_SORT_KEY))
     refused = found.get((RATE_PK, RATE_LIMITED_SORT_KEY)) or {}
     if not last:
