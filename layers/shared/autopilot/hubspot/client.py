@@ -46,6 +46,7 @@ from autopilot.hubspot.models import (
     DEAL_ASSOCIATIONS,
     DEAL_PROPERTIES,
     LINE_ITEM_PROPERTIES,
+    OBJECT_ID,
     Company,
     Contact,
     Deal,
@@ -62,7 +63,6 @@ from autopilot.hubspot.models import (
 
 logger = logging.getLogger("autopilot.hubspot")
 
-DEFAULT_BASE_URL = "https://api.hubapi.com/"
 RATE_LIMIT_REQUESTS = 100
 RATE_LIMIT_SECONDS = 10.0
 """A private app's limit: 100 requests per rolling 10 seconds."""
@@ -79,7 +79,6 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 ERROR_SNIPPET_CHARS = 500
 MAX_PROPERTY_VALUE_CHARS = 65536
 
-_OBJECT_ID = re.compile(r"^[0-9]{1,20}$")
 _PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,2000}$")
 # Reads may go out once more after a broken connection; a timeout is not retried (it already
@@ -572,7 +571,7 @@ def _object_id(value: int | str) -> str:
         text = value
     else:
         raise ValueError(f"not a HubSpot object id: {type(value).__name__}")
-    if not _OBJECT_ID.match(text):
+    if not OBJECT_ID.match(text):
         raise ValueError(f"not a HubSpot object id: {text[:40]!r}")
     return text
 

@@ -68,7 +68,8 @@ MAX_PIPELINES = 1000
 MAX_STAGES = 1000
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$")
-_OBJECT_ID = re.compile(r"^[0-9]{1,20}$")
+OBJECT_ID = re.compile(r"^[0-9]{1,20}$")
+"""A HubSpot object id: a numeric string (also what the client puts into a URL path)."""
 _EPOCH_MILLIS = re.compile(r"^[0-9]{1,15}$")
 _MAX_TIMESTAMP_CHARS = 40
 
@@ -128,7 +129,7 @@ def _optional_text(value: object) -> object:
 def _object_id(value: object) -> object:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         value = str(value)
-    if not isinstance(value, str) or not _OBJECT_ID.match(value):
+    if not isinstance(value, str) or not OBJECT_ID.match(value):
         raise ValueError("expected a numeric object id")
     return value
 
@@ -533,7 +534,7 @@ def _wire_field(loc: Sequence[int | str], wire: Mapping[str, str]) -> str:
 
 def _label(what: str, record: Mapping[str, Any]) -> str:
     object_id = record.get("id")
-    if isinstance(object_id, str) and _OBJECT_ID.match(object_id):
+    if isinstance(object_id, str) and OBJECT_ID.match(object_id):
         return f"{what} {object_id}"
     return what
 
