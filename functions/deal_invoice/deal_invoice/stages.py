@@ -25,7 +25,6 @@ from enum import StrEnum
 
 from autopilot.hubspot import Pipeline, PipelineStage
 
-ONE = Decimal(1)
 ZERO = Decimal(0)
 
 
@@ -46,20 +45,18 @@ def find_stage(
         return None
     candidates = [p for p in pipelines if p.id == pipeline_id] if pipeline_id else []
     for pipeline in candidates or pipelines:
-        for stage in pipeline.stages:
-            if stage.id == stage_id:
-                return stage
+        stage = pipeline.stage(stage_id)
+        if stage is not None:
+            return stage
     return None
 
 
 def stage_meaning(stage: PipelineStage, quote_stages: Collection[str]) -> StageMeaning:
     """The meaning of ``stage`` (see the module docstring)."""
+    if stage.is_won:
+        return StageMeaning.WON
     if stage.is_closed:
-        if stage.probability == ONE:
-            return StageMeaning.WON
-        if stage.probability == ZERO:
-            return StageMeaning.LOST
-        return StageMeaning.OPEN
+        return StageMeaning.LOST if stage.probability == ZERO else StageMeaning.OPEN
     wanted = {name.strip().casefold() for name in quote_stages if name.strip()}
     if stage.id.casefold() in wanted or (stage.label or "").strip().casefold() in wanted:
         return StageMeaning.QUOTE
