@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -115,15 +115,11 @@ class DealCheckpoint(Checkpoint):
 
 @dataclass
 class DealContext:
-    """One message's deal and whatever was read about it on the way (read at most once)."""
+    """One message's deal and its positions once they were read (read at most once)."""
 
     message: DealMessage
     deal: Deal
-    hubspot: HubSpotClient
-    _company: Company | None = None
-    _contact: Contact | None = None
-    _parties_read: bool = False
-    priced: PricedDeal | None = field(default=None)
+    priced: PricedDeal | None = None
 
     @property
     def reference(self) -> str:
@@ -132,17 +128,6 @@ class DealContext:
     @property
     def name(self) -> str:
         return self.deal.name or f"Deal {self.deal.id}"
-
-    def parties(self) -> tuple[Company | None, Contact | None]:
-        """The deal's company and primary contact."""
-        if not self._parties_read:
-            deal = self.deal
-            if deal.company_ids:
-                self._company = self.hubspot.get_company(deal.company_ids[0])
-            if deal.contact_ids:
-                self._contact = self.hubspot.get_contact(deal.contact_ids[0])
-            self._parties_read = True
-        return self._company, self._contact
 
 
 class DealQuoting:
@@ -190,7 +175,7 @@ class DealQuoting:
                 log.warning("deal %s ignored: %s", reference, note)
                 return DealOutcome(reference, "ignored", deal.stage, note=note)
             meaning = stage_meaning(stage, self.settings.quote_stages)
-            context = DealContext(message, deal, self.hubspot)
+            context = DealContext(message, deal)
             checkpoint = self.checkpoint(reference)
             state = checkpoint.load()
             if state.review:
@@ -288,7 +273,7 @@ class DealQuoting:
     ) -> DealCheckpoint:
         """The deal's offer, created and completed (and e-mailed when ``send``)."""
         if state.client_id is None:
-            company, contact = context.parties()
+            company, contact = self._parties(context.deal)
             try:
                 buyer = deal_buyer(context.message.portal_id, company, contact)
             except ValueError as missing:
@@ -354,6 +339,13 @@ class DealQuoting:
                 context, checkpoint, "offer", offer.id, total, priced.expected_total
             )
         return state
+
+    def _parties(self, deal: Deal) -> tuple[Company | None, Contact | None]:
+        """The deal's primary company and primary contact (read only while no client is known)."""
+        company_id, contact_id = deal.primary_company_id, deal.primary_contact_id
+        company = self.hubspot.get_company(company_id) if company_id is not None else None
+        contact = self.hubspot.get_contact(contact_id) if contact_id is not None else None
+        return company, contact
 
     def _priced(self, context: DealContext) -> PricedDeal:
         if context.priced is None:
