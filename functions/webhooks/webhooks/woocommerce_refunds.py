@@ -27,6 +27,7 @@ from .deliveries import RequestRejected, validation_problems
 
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
 Id = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+REFUND_STATUSES = frozenset({"refunded", "cancelled"})
 
 
 class _Billing(BaseModel):
@@ -67,14 +68,10 @@ def _utc(moment: dt.datetime | None) -> dt.datetime:
 
 def woocommerce_refund_work(data: Any, site: str) -> list[tuple[Message, str]]:
     """The refund and cancellation messages of an ``order.*`` body, each with its dedupe key."""
-    if not isinstance(data, dict) or not (
-        data.get("refunds")
-        or data.get("status")
-        in {
-            "refunded",
-            "cancelled",
-        }
-    ):
+    if not isinstance(data, dict):
+        return []
+    status = data.get("status")  # any JSON value: the order model refuses a wrong type (400)
+    if not (data.get("refunds") or (isinstance(status, str) and status in REFUND_STATUSES)):
         return []
     try:
         order = WooCommerceRefundsPayload.model_validate(data)
