@@ -21,6 +21,7 @@ checkpoint ``banktx#<reference>`` / ``state`` holds the whole transfer and the i
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ RESOLVED_TTL_DAYS = 400
 ACTION_LOCK_STALE_SECONDS = 120
 OPEN = "open"
 OPEN_INVOICE_STATUSES = ("OPEN", "OVERDUE")
+MAX_INVOICE_NUMBER = 128
+"""Longer than any Billomat invoice number; a longer one cannot even be looked up (URL)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_open(item: Item) -> bool:
@@ -90,11 +94,23 @@ class ReviewAction:
             invoice = body.get("invoice")
             if not isinstance(invoice, str) or not invoice.strip():
                 raise AdminError(400, "invalid_request", "book needs an invoice number")
-            return cls("book", invoice=invoice.strip())
+            invoice = invoice.strip()
+            if len(invoice) > MAX_INVOICE_NUMBER or not invoice.isprintable():
+                raise AdminError(
+                    400,
+                    "invalid_request",
+                    f"invoice must be an invoice number (printable, at most "
+                    f"{MAX_INVOICE_NUMBER} characters)",
+                )
+            return cls("book", invoice=invoice)
         if action == "dismiss":
             reason = body.get("reason")
             if reason is not None and not isinstance(reason, str):
                 raise AdminError(400, "invalid_request", "reason must be a string")
+            if reason is not None and _LONE_SURROGATE.search(reason):
+                raise AdminError(
+                    400, "invalid_request", "reason is not valid Unicode (a lone surrogate)"
+                )
             return cls("dismiss", reason=(reason or "").strip()[:500] or None)
         raise AdminError(400, "invalid_request", 'action must be "book" or "dismiss"')
 
