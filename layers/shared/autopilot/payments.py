@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from autopilot.billomat import BillomatClient, CreditNotePayment, InvoicePayment, PaymentType
-from autopilot.write_once import Written, find_earlier_write, write_marked
+from autopilot.write_once import Written, find_earlier_write, write_marked, write_once
 
 
 @dataclass(frozen=True)
@@ -100,18 +100,15 @@ def book_credit_note_payment_once(
 ) -> Written[CreditNotePayment]:
     """The credit-note analogue of :func:`book_payment_once`: the same write-once step, the
     earlier attempt's payment looked up by its marker (``find_credit_note_payment``)."""
-    earlier = find_earlier_write(
-        started, lambda: billomat.find_credit_note_payment(payment.credit_note_id, payment.marker)
-    )
-    if earlier is not None:
-        return earlier
-    return write_marked(
-        mark,
-        lambda: billomat.book_credit_note_payment(
+    return write_once(
+        started=started,
+        mark=mark,
+        write=lambda: billomat.book_credit_note_payment(
             credit_note_id=payment.credit_note_id,
             amount=payment.amount,
             date=payment.date,
             type=payment.type,
             comment=payment.comment,
         ),
+        find=lambda: billomat.find_credit_note_payment(payment.credit_note_id, payment.marker),
     )
