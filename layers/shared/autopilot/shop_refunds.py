@@ -56,8 +56,8 @@ class RefundLine(BaseModel):
     """The shop's rate for the line, if it says; the invoice position's rate wins."""
 
 
-class ShopRefund(BaseModel):
-    """One refund of a shop order, as the refund_credit workflow needs it."""
+class _OrderEvent(BaseModel):
+    """What happened to one shop order: the order it names."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -66,6 +66,16 @@ class ShopRefund(BaseModel):
     order_id: str = Field(min_length=1, max_length=64)
     order_number: ShortText | None = None
     """What the customer sees (``#1001``), when the payload names it."""
+
+    @property
+    def order_reference(self) -> str:
+        """The order's reference (``autopilot.shop_orders.ShopOrder.reference``)."""
+        return f"{self.source}:{self.shop}:order:{self.order_id}"
+
+
+class ShopRefund(_OrderEvent):
+    """One refund of a shop order, as the refund_credit workflow needs it."""
+
     refund_id: str = Field(min_length=1, max_length=64)
     created_at: dt.datetime
     amount: Cents
@@ -86,11 +96,6 @@ class ShopRefund(BaseModel):
         return f"{self.source}:{self.shop}:refund:{self.refund_id}"
 
     @property
-    def order_reference(self) -> str:
-        """The refunded order's reference (``autopilot.shop_orders.ShopOrder.reference``)."""
-        return f"{self.source}:{self.shop}:order:{self.order_id}"
-
-    @property
     def itemised(self) -> bool:
         """The shop said what was refunded (lines or shipping), not only how much."""
         return bool(self.lines) or self.shipping > ZERO
@@ -105,15 +110,9 @@ class ShopRefund(BaseModel):
         return payment_type_for_gateway(self.gateway)
 
 
-class ShopCancellation(BaseModel):
+class ShopCancellation(_OrderEvent):
     """A shop order was cancelled."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    source: ShopSource
-    shop: str = Field(min_length=1, max_length=255)
-    order_id: str = Field(min_length=1, max_length=64)
-    order_number: ShortText | None = None
     cancelled_at: dt.datetime
     reason: Annotated[str, Field(max_length=1000)] | None = None
 
@@ -121,7 +120,3 @@ class ShopCancellation(BaseModel):
     def reference(self) -> str:
         """Our key for the cancellation (one per order: nothing is cancelled twice)."""
         return f"{self.source}:{self.shop}:cancellation:{self.order_id}"
-
-    @property
-    def order_reference(self) -> str:
-        return f"{self.source}:{self.shop}:order:{self.order_id}"
