@@ -14,6 +14,7 @@ from autopilot.money import (
     compact_german_amount,
     german_amount,
     german_number,
+    german_plain,
     gross_from_net,
     net_from_gross,
     normalize_rate,
@@ -279,3 +280,21 @@ def test_digits_are_grouped_in_threes_before_one_decimal_comma(
     assert first == "0" or not first.startswith("0")
     assert all(len(group) == 3 and group.isdigit() for group in groups)
     assert text.startswith("-") == (read_german(text) < 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("19", "19"), ("19.00", "19"), ("5.5", "5,5"), ("1.250", "1,25"), ("10", "10"), ("0", "0")],
+)
+def test_a_rate_or_quantity_is_written_as_exact_as_it_is_with_a_decimal_comma(
+    value: str, text: str
+) -> None:
+    assert german_plain(Decimal(value)) == text
+
+
+@given(st.decimals(min_value=-1000, max_value=1000, places=4, allow_nan=False))
+def test_german_plain_reads_back_as_the_same_number(value: Decimal) -> None:
+    text = german_plain(value)
+    assert "E" not in text
+    assert "." not in text
+    assert Decimal(text.replace(",", ".")) == value

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from autopilot.money import HUNDRED, ZERO, plain_decimal, to_cents
+from autopilot.money import HUNDRED, ZERO, german_plain, plain_decimal, to_cents
 from autopilot.shop_orders import OrderLine, ShopOrder
 
 NetGross = Literal["GROSS", "NET"]
@@ -64,14 +64,9 @@ class PricedInvoice:
     expected_total_gross: Decimal = ZERO
 
 
-def german_number(value: Decimal) -> str:
-    """A rate or quantity as a German reader writes it: ``19``, ``5,5``, ``1,25``."""
-    return format(plain_decimal(value), "f").replace(".", ",")
-
-
 def discount_title(tax_rate: Decimal) -> str:
     """The title of the discount position of one tax rate, e.g. ``Rabatt 19 %``."""
-    return f"Rabatt {german_number(tax_rate)} %"
+    return f"Rabatt {german_plain(tax_rate)} %"
 
 
 def position_for_line(line: OrderLine) -> InvoicePosition | None:
@@ -92,7 +87,7 @@ def position_for_line(line: OrderLine) -> InvoicePosition | None:
             kind=line.kind,
         )
     return InvoicePosition(
-        title=f"{german_number(line.quantity)} × {line.title}",
+        title=f"{german_plain(line.quantity)} × {line.title}",
         quantity=Decimal(1),
         unit_price=subtotal,
         tax_rate=line.tax_rate,

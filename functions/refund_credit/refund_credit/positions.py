@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from autopilot.money import ZERO, allocate, to_cents
+from autopilot.money import ZERO, allocate, german_plain, to_cents
 from autopilot.shop_refunds import ShopRefund
 
 SKU_PREFIX = "Artikel-Nr. "
@@ -86,12 +86,6 @@ def gross_per_rate(invoice: Iterable[InvoiceLine]) -> dict[Decimal, Decimal]:
     return dict(sorted(positive.items(), key=lambda item: (-item[1], item[0])))
 
 
-def format_rate(rate: Decimal) -> str:
-    """``19`` → ``19``, ``5.5`` → ``5,5`` (German)."""
-    text = format(rate.normalize(), "f")
-    return text.replace(".", ",")
-
-
 def _priced(title: str, quantity: Decimal, amount: Decimal, rate: Decimal) -> CreditPosition:
     unit = amount / quantity
     if quantity == quantity.to_integral_value() and unit == to_cents(unit):
@@ -133,7 +127,7 @@ def credit_positions(
         several = len(rates) > 1
         shares = tuple(
             CreditPosition(
-                f"Erstattung zu {label}" + (f" ({format_rate(rate)} % USt.)" if several else ""),
+                f"Erstattung zu {label}" + (f" ({german_plain(rate)} % USt.)" if several else ""),
                 Decimal(1),
                 part,
                 rate,

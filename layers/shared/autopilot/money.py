@@ -74,6 +74,12 @@ def plain_decimal(value: Decimal) -> Decimal:
     return normal
 
 
+def german_plain(value: Decimal) -> str:
+    """A rate or quantity as a German reader writes it, as exact as it is: ``19``, ``5,5``,
+    ``1,25`` (no rounding, no thousands grouping; amounts: :func:`german_number`)."""
+    return format(plain_decimal(value), "f").replace(".", ",")
+
+
 def normalize_rate(rate: str | int | float | Decimal) -> Decimal:
     """A tax rate in percent, rounded half up to two decimals, without trailing zeros.
 

@@ -65,7 +65,7 @@ from enum import StrEnum
 from typing import Literal
 
 from autopilot.billomat.vocabulary import TaxRule
-from autopilot.money import ZERO, normalize_rate, plain_decimal, to_cents
+from autopilot.money import ZERO, german_plain, normalize_rate, to_cents
 from autopilot.tax import (
     EU_VAT_RATES,
     HOME_COUNTRY,
@@ -655,4 +655,4 @@ def _amount(value: Decimal) -> str:
 
 def _percents(rates: Iterable[Decimal]) -> str:
     """``19 / 7 / 4,9 %``: rates as a German reader writes them."""
-    return " / ".join(format(plain_decimal(rate), "f").replace(".", ",") for rate in rates) + " %"
+    return " / ".join(german_plain(rate) for rate in rates) + " %"
