@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from autopilot.messages import Message, message_body
-from autopilot.secrets import read_json_secret
+from autopilot.secrets import UNSET_SECRET_VALUES, read_json_secret
 from autopilot.settings import IntakeSettings
 from autopilot.shop_identity import (
     UnknownShopError,
@@ -36,7 +36,6 @@ logger = Logger(service="webhooks")
 MAX_BODY_BYTES = 1024 * 1024
 DELIVERY_RECORD_DAYS = 7  # longer than every sender's retry window (Shopify 4 h, HubSpot 3 d)
 CLAIM_SECONDS = 30  # longer than the intake's 5 s timeout, shorter than any sender's retry
-UNSET_SECRET_VALUES = {"", "-"}
 
 
 class RequestRejected(Exception):

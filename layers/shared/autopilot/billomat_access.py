@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from autopilot.secrets import read_json_secret
+from autopilot.secrets import UNSET_SECRET_VALUES, read_json_secret
 from autopilot.settings import BillomatSettings
 
 if TYPE_CHECKING:
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # Seconds kept back from the Lambda's remaining time when deciding whether a rate-limit
 # wait fits: enough to record the checkpoint and answer SQS.
 SAFETY_MARGIN_SECONDS = 10.0
-# sam deploy --guided cannot leave a NoEcho parameter empty, so "-" means "not set".
-UNSET = frozenset({"", "-"})
 
 
 _client_override: BillomatClient | None = None
@@ -75,7 +73,7 @@ def _read_credentials(secret_arn: str) -> BillomatCredentials:
             "the Billomat secret has no api_key: set it with sam deploy (BillomatApiKey)"
         )
     app_id, app_secret = secret.get("app_id", ""), secret.get("app_secret", "")
-    if app_id in UNSET or app_secret in UNSET:
+    if app_id in UNSET_SECRET_VALUES or app_secret in UNSET_SECRET_VALUES:
         return BillomatCredentials(api_key)
     return BillomatCredentials(api_key, app_id, app_secret)
 

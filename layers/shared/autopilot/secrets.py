@@ -7,6 +7,9 @@ from functools import cache
 from typing import Any
 
 DEFAULT_MAX_AGE_SECONDS = 300
+UNSET_SECRET_VALUES = frozenset({"", "-"})
+"""A secret's value meaning "not set": ``sam deploy --guided`` cannot leave a NoEcho parameter
+empty, so ``-`` stands for empty (the template stores it as "")."""
 # Give up well inside the intake's 5 s instead of botocore's default 60 s per attempt.
 SECRETS_CLIENT_CONFIG = {
     "connect_timeout": 1,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from autopilot.hubspot.errors import HubSpotConfigurationError
-from autopilot.secrets import read_json_secret
+from autopilot.secrets import UNSET_SECRET_VALUES, read_json_secret
 from autopilot.settings import ConfigurationError, EnvironmentSettings
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from autopilot.hubspot.client import HubSpotClient
 
 DEFAULT_BASE_URL = "https://api.hubapi.com/"
-# sam deploy --guided cannot leave a NoEcho parameter empty, so "-" means "not set".
-UNSET = frozenset({"", "-"})
 
 
 class HubSpotSettings(EnvironmentSettings):
@@ -87,7 +85,7 @@ def _configured_client() -> HubSpotClient:
 def _read_token(secret_arn: str) -> str:
     """The access token, read from Secrets Manager now (``max_age=0``: never a cached value)."""
     token = read_json_secret(secret_arn, max_age=0).get("access_token", "").strip()
-    if token in UNSET:
+    if token in UNSET_SECRET_VALUES:
         raise HubSpotConfigurationError(
             "The HubSpot secret holds no access_token: set the private app's token as"
             " HubSpotAccessToken in sam deploy"
