@@ -165,13 +165,6 @@ UNDECODABLE: list[tuple[str, bytes]] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(UnicodeDecodeError, RecursionError, ValueError),
-    reason="bug in admin/app.py request_body (not in this audit's files): it catches "
-    "JSONDecodeError only, so a body that is not UTF-8, nested too deep or holds an integer "
-    "beyond Python's 4,300 digits raises (UnicodeDecodeError, RecursionError, ValueError): a 500",
-)
 @pytest.mark.parametrize(("name", "body"), UNDECODABLE, ids=[n for n, _ in UNDECODABLE])
 def test_review_bodies_that_cannot_be_decoded_are_400(bank: Bank, name: str, body: bytes) -> None:
     item_id = review_transfer(bank, "hostile-2b", "476.00")
@@ -446,13 +439,6 @@ def test_hostile_scheduled_failure_records_are_skipped_with_a_reason_and_never_i
     assert len(admin("GET", "/admin/status")[1]["failures"]) == len(HOSTILE_RECORDS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="bug in admin/reruns.py (not in this audit's files): rerun_request catches ValueError "
-    "only, so a failure record nested deeper than the interpreter's recursion limit raises "
-    "RecursionError: a 500, after the records before it in the batch were already re-run",
-)
 def test_a_deeply_nested_failure_record_is_skipped_not_a_500(
     failures_queue: tuple[str, InProcessLambda],
 ) -> None:

@@ -91,8 +91,8 @@ def request_body() -> Any:
     event = app.current_event
     try:
         return json.loads(event.decoded_body or "{}")
-    except json.JSONDecodeError as exc:
-        raise AdminError(400, "invalid_json", str(exc)) from exc
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too deep, too long
+        raise AdminError(400, "invalid_json", f"the body is not usable JSON: {exc}"[:300]) from None
 
 
 @app.get("/admin/review")

@@ -44,7 +44,7 @@ def rerun_request(message: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | st
     """``(function, input)`` of one failure record, or why it cannot be re-run."""
     try:
         body = json.loads(message.get("Body") or "")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's depth
         return "the record is not JSON"
     if not isinstance(body, dict):
         return "the record is not a JSON object"
