@@ -381,11 +381,6 @@ def test_shopify_product_price_beyond_its_bounds_is_400_naming_it(stack: Stack) 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: a product id with a fraction (632910392.5) is queued as the id '632910392.5'; "
-    "ShopId refuses floats only when the JSON parser made them floats, the intake makes Decimals",
-)
 def test_shopify_product_id_with_a_fraction_is_400_naming_it(stack: Stack) -> None:
     assert_400_naming(stack, shop_delivery(SHOPIFY_PRODUCT, _set(("id",), 632910392.5)), "id")
 

@@ -25,8 +25,10 @@ def _shop_id(value: object) -> object:
         raise ValueError("an id must be an integer or a string (a float loses digits)")
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return str(int(value))
+    if isinstance(value, Decimal):  # the intake parses JSON numbers with a fraction as Decimal
+        if value.is_finite() and value == value.to_integral_value():
+            return str(int(value))
+        raise ValueError("an id must be an integer or a string, not a number with a fraction")
     return value
 
 
