@@ -16,10 +16,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from autopilot.messages import Message, ShopCancellationMessage, ShopRefundMessage
-from autopilot.money import ZERO, parse_amount, rate_from_fraction, to_cents
+from autopilot.money import ZERO, rate_from_fraction, to_cents
 from autopilot.shop_refunds import MAX_REFUND_LINES, RefundLine, ShopCancellation, ShopRefund
 
 from .deliveries import (
@@ -29,10 +29,9 @@ from .deliveries import (
     parse_json,
     validation_problems,
 )
+from .order_payloads import Amount, ShopId, TaxFraction
 from .shop_deliveries import require_shop_signature, shopify_shop
 
-Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
-Id = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 Text = Annotated[str, Field(max_length=1000)]
 
 
@@ -41,7 +40,7 @@ class _Model(BaseModel):
 
 
 class _TaxLine(_Model):
-    rate: Amount | None = None
+    rate: TaxFraction | None = None
 
 
 class _LineItem(_Model):
@@ -88,8 +87,8 @@ class _ShippingLine(_Model):
 class ShopifyRefundPayload(_Model):
     """The fields of a Shopify ``refunds/create`` body the credit note needs."""
 
-    id: Id = Field(min_length=1, max_length=64)
-    order_id: Id = Field(min_length=1, max_length=64)
+    id: ShopId
+    order_id: ShopId
     created_at: dt.datetime
     note: Text | None = None
     refund_line_items: list[_RefundLineItem] = Field(
@@ -103,7 +102,7 @@ class ShopifyRefundPayload(_Model):
 class ShopifyCancelledPayload(_Model):
     """The fields of a Shopify ``orders/cancelled`` body."""
 
-    id: Id = Field(min_length=1, max_length=64)
+    id: ShopId
     name: Annotated[str, Field(max_length=255)] | None = None
     cancelled_at: dt.datetime | None = None
     cancel_reason: Text | None = None
