@@ -934,3 +934,23 @@ def test_woocommerce_order_status_of_the_wrong_type_is_400_not_5xx(
         body["refunds"] = []
 
     assert_400_naming(stack, shop_delivery(WOO_ORDER, change), "status")
+
+
+WOO_REFUNDED = EVENTS / "woocommerce/order-refunded.json"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("refunds", 0, "total"), "-59.505", "refunds.0.total"),
+        (("refunds", 0, "total"), "-1000000000.00", "refunds.0.total"),
+        (("refunds", 0, "id"), 4720.5, "refunds.0.id"),
+        (("id",), 1.5, "id"),
+    ],
+)
+def test_woocommerce_refund_amounts_and_ids_are_read_like_the_orders(
+    stack: Stack, path: tuple[Any, ...], value: Any, field: str
+) -> None:
+    """Cents and the amount bound, integer ids: a WooCommerce refund is refused with 400 naming
+    the field where the order routes would refuse the same value, and nothing is queued."""
+    assert_400_naming(stack, shop_delivery(WOO_REFUNDED, _set(path, value)), field)

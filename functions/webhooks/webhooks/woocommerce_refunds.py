@@ -14,19 +14,17 @@ WooCommerce has no refund webhook: ``order.updated`` fires, its ``refunds[]`` ho
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from autopilot.messages import Message, ShopCancellationMessage, ShopRefundMessage
-from autopilot.money import parse_amount
 from autopilot.shop_refunds import MAX_REFUND_LINES, ShopCancellation, ShopRefund
 
 from .deliveries import RequestRejected, validation_problems
+from .order_payloads import Amount, ShopId
 
-Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
-Id = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+OrderNumber = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 REFUND_STATUSES = frozenset({"refunded", "cancelled"})
 
 
@@ -39,7 +37,7 @@ class _Billing(BaseModel):
 class _Refund(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: Id = Field(min_length=1, max_length=64)
+    id: ShopId
     reason: Annotated[str, Field(max_length=1000)] | None = None
     total: Amount
 
@@ -49,8 +47,8 @@ class WooCommerceRefundsPayload(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: Id = Field(min_length=1, max_length=64)
-    number: Id | None = Field(default=None, max_length=255)
+    id: ShopId
+    number: OrderNumber | None = Field(default=None, max_length=255)
     status: str = Field(max_length=64)
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     total: Amount | None = None
