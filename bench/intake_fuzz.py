@@ -63,7 +63,7 @@ def main() -> int:
         )
         os.environ.update(environment)
         probe = IntakeProbe(
-            {name: aws.queue_urls[name] for name in ("orders", "bank", "deals", "products")},
+            dict(aws.queue_urls),  # every work queue
             environment["IDEMPOTENCY_TABLE"],
         )
         requests = HostileRequests(secrets)

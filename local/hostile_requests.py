@@ -268,22 +268,30 @@ class IntakeProbe:
         from autopilot.messages import ShopOrderMessage, parse_message
         from autopilot.shop_orders import checked_total
 
+        refunds = ("refunds", {"shop_refund", "shop_cancellation"})
         if "/bank/" in route or "/qonto/" in route:
-            queue, kind = "bank", "bank_transaction"
+            expected = [("bank", {"bank_transaction"})]
         elif "/hubspot/" in route:
-            queue, kind = "deals", "hubspot_deal"
+            expected = [("deals", {"hubspot_deal"})]
         elif route.endswith("/products"):
-            queue, kind = "products", "shop_product"
-        else:
-            queue, kind = "orders", "shop_order"
-        messages = self.sqs.receive_message(
-            QueueUrl=self.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
-        ).get("Messages", [])
+            expected = [("products", {"shop_product"})]
+        elif route.endswith("/refunds"):
+            expected = [refunds]
+        else:  # an order route: orders, and refunds or cancellations of the order
+            expected = [("orders", {"shop_order"}), refunds]
+        messages = [
+            (queue, kinds, message)
+            for queue, kinds in expected
+            if queue in self.queue_urls
+            for message in self.sqs.receive_message(
+                QueueUrl=self.queue_urls[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
+            ).get("Messages", [])
+        ]
         problems = []
-        for message in messages:
+        for queue, kinds, message in messages:
             try:
                 parsed = parse_message(message["Body"])
-                if parsed.kind != kind:
+                if parsed.kind not in kinds:
                     raise ValueError(f"a {parsed.kind} message on the {queue} queue")
                 if isinstance(parsed, ShopOrderMessage):
                     checked_total(parsed.order, "total")

@@ -32,7 +32,7 @@ def probe_for(stack: Stack) -> IntakeProbe:
     value["qonto"] = SECRETS["QONTO_WEBHOOK_SECRET"]
     secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
     return IntakeProbe(
-        {name: stack.aws.queue_urls[name] for name in ("orders", "bank", "deals", "products")},
+        dict(stack.aws.queue_urls),  # every work queue
         stack.environment["IDEMPOTENCY_TABLE"],
     )
 
