@@ -135,3 +135,14 @@ def test_stock_and_other_shop_fields_do_not_change_the_fingerprint() -> None:
     spec = article_spec(product(tags=("neu",)), variant(), RULES)
     again = article_spec(product(tags=("neu", "bestseller")), variant(), RULES)
     assert spec.fingerprint() == again.fingerprint()
+
+
+def test_a_sku_longer_than_a_variant_allows_still_has_a_key() -> None:
+    """HubSpot line items allow SKUs of 1,000 characters, shop variants 255: the order and
+    deal workers look such a SKU up (it was a ValidationError that failed the deal)."""
+    long_sku = "A" * 300
+    key = sku_key(long_sku)
+    assert key is not None
+    assert key.startswith("sku:sha256:")
+    assert key == sku_key(f" {long_sku} ")
+    assert sku_key("TS-BIO") == "sku:TS-BIO"
